@@ -1,0 +1,65 @@
+"""Per-account numbers of the report (orders, server events, ratio, EMQ estimate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from .ruleset import Ruleset
+
+USABLE_STATES = ("sha256", "sha256_suffixed", "present")
+
+
+def estimated_match_quality(events: pl.DataFrame, weights: dict[str, float]) -> float | None:
+    """An *estimate* (0-10) from customer-parameter coverage; not Meta's EMQ.
+
+    Each key contributes its ruleset weight times the share of events where it
+    is present in a usable form; the sum is capped at 10.
+    """
+    if events.is_empty() or not weights:
+        return None
+    exprs = [
+        (pl.col(f"ud_{k}").is_in(USABLE_STATES).mean() * float(w)).alias(k)
+        for k, w in weights.items() if f"ud_{k}" in events.columns
+    ]
+    if not exprs:
+        return None
+    row = events.select(exprs).row(0)
+    return round(min(10.0, sum(v or 0.0 for v in row)), 1)
+
+
+def account_summaries(frame: pl.DataFrame, ruleset: Ruleset) -> list[dict[str, Any]]:
+    """One dict per account, sorted by account id (deterministic)."""
+    weights = ruleset.rows["emq-low"].thresholds.get("weights", {}) if "emq-low" in ruleset.rows else {}
+    out = []
+    accounts = frame.filter(pl.col("account").is_not_null())["account"].unique().sort().to_list()
+    for account in accounts:
+        rows = frame.filter(pl.col("account") == account)
+        server = rows.filter(pl.col("kind") == "server_event")
+        orders = rows.filter(pl.col("kind") == "order")
+        n_orders = orders["order_id"].drop_nulls().n_unique() if orders.height else 0
+        purchases = server.filter(pl.col("event_name") == "Purchase").height
+        responses = rows.filter(pl.col("kind").is_in(["api_response", "status"]))
+        website = server.filter(pl.col("action_source").is_null() | (pl.col("action_source") == "website"))
+        out.append({
+            "account": account,
+            "pixel_ids": rows["pixel_id"].drop_nulls().unique().sort().to_list(),
+            "shops": rows["shop"].drop_nulls().unique().sort().to_list(),
+            "orders": n_orders,
+            "server_events": server.height,
+            "server_purchases": purchases,
+            "purchase_ratio": round(purchases / n_orders, 3) if n_orders else None,
+            "estimated_match_quality": estimated_match_quality(website, weights),
+            "accepted_responses": responses.filter(pl.col("signal") == "success").height,
+            "error_lines": responses.filter(pl.col("signal").is_in(
+                ["graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing"])).height,
+            "connector_versions": rows["connector_version"].drop_nulls().unique().sort().to_list(),
+            "first_seen": _iso(rows["logged_at"].min()),
+            "last_seen": _iso(rows["logged_at"].max()),
+        })
+    return out
+
+
+def _iso(ts) -> str | None:
+    return ts.isoformat().replace("+00:00", "Z") if ts is not None else None

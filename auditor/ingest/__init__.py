@@ -1,0 +1,1 @@
+"""Reading inputs: path expansion, archives, bounded batches, source sniffing."""

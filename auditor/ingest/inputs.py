@@ -1,0 +1,157 @@
+"""Turn command-line paths into readable input units.
+
+A path may be a file, a directory (walked recursively), a glob, a ``.gz`` file
+or a ``.zip`` archive (each member is its own unit, named
+``archive.zip!member``; ``.gz`` members are decompressed too).  Units come out
+sorted by name so reports never depend on file-system order.  Paths that do not
+exist or cannot be read at all raise :class:`InputError` (exit code 2); members
+that fail later are reported as skipped input, not fatal.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable
+
+HEAD_BYTES = 64 * 1024
+
+
+class InputError(Exception):
+    """A path given by the user cannot be used at all."""
+
+
+@dataclass(frozen=True)
+class InputUnit:
+    """One logical input file: ``name`` for evidence, ``open()`` for bytes."""
+
+    name: str
+    open: Callable[[], IO[bytes]]
+    size: int  # compressed/on-disk size, for progress
+
+    def head(self, n: int = HEAD_BYTES) -> bytes:
+        with self.open() as fh:
+            return fh.read(n)
+
+
+def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
+    return lambda: gzip.GzipFile(fileobj=opener(), mode="rb")
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _file_units(path: Path, display: str) -> list[InputUnit]:
+    size = path.stat().st_size
+    if zipfile.is_zipfile(path):
+        return _zip_units(path, display)
+    if path.suffix == ".gz" or _is_gzip(path):
+        return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size)]
+    return [InputUnit(display, lambda p=path: open(p, "rb"), size)]
+
+
+def _zip_units(path: Path, display: str) -> list[InputUnit]:
+    units = []
+    with zipfile.ZipFile(path) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or info.filename.startswith("__MACOSX/"):
+                continue
+
+            def opener(member=info.filename, p=path) -> IO[bytes]:
+                zf2 = zipfile.ZipFile(p)
+                fh = zf2.open(member)
+                return _ClosingWrapper(fh, zf2)
+
+            name = f"{display}!{info.filename}"
+            if info.filename.endswith(".gz"):
+                units.append(InputUnit(name, _gzip_opener(opener), info.compress_size))
+            else:
+                units.append(InputUnit(name, opener, info.compress_size))
+    return units
+
+
+class _ClosingWrapper(io.RawIOBase):
+    """A zip member stream that also closes its archive."""
+
+    def __init__(self, member: IO[bytes], archive: zipfile.ZipFile):
+        self._member, self._archive = member, archive
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        return self._member.read(n)
+
+    def readinto(self, b) -> int:  # pragma: no cover - used by BufferedReader
+        data = self._member.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._member.close()
+            self._archive.close()
+        finally:
+            super().close()
+
+
+def _display(path: Path, base: Path | None) -> str:
+    if base is not None:
+        try:
+            return str(path.relative_to(base.parent if base.is_file() else base.parent))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
+    """Resolve user paths to units.
+
+    Returns ``(units, skipped)`` where ``skipped`` lists ``(name, reason)`` for
+    files inside directories that could not be opened.  Raises
+    :class:`InputError` for a top-level path that does not exist or is
+    unreadable, naming it.
+    """
+    units: list[InputUnit] = []
+    skipped: list[tuple[str, str]] = []
+    for raw in paths:
+        matches = [Path(raw)] if Path(raw).exists() else [Path(m) for m in sorted(glob.glob(raw, recursive=True))]
+        if not matches:
+            raise InputError(f"{raw}: no such file or directory")
+        for path in matches:
+            if path.is_dir():
+                if not os.access(path, os.R_OK | os.X_OK):
+                    raise InputError(f"{raw}: permission denied")
+                for root, dirs, files in os.walk(path):
+                    dirs.sort()
+                    for fname in sorted(files):
+                        fpath = Path(root) / fname
+                        if fname.startswith("."):
+                            continue
+                        try:
+                            units.extend(_file_units(fpath, _display(fpath, path)))
+                        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+                            skipped.append((_display(fpath, path), f"cannot read: {exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"))
+            else:
+                try:
+                    with open(path, "rb"):
+                        pass
+                    units.extend(_file_units(path, str(path)))
+                except PermissionError:
+                    raise InputError(f"{raw}: permission denied") from None
+                except (OSError, zipfile.BadZipFile) as exc:
+                    raise InputError(f"{raw}: cannot read ({exc})") from None
+    seen: set[str] = set()
+    unique = []
+    for unit in sorted(units, key=lambda u: u.name):
+        if unit.name not in seen:
+            seen.add(unit.name)
+            unique.append(unit)
+    return unique, skipped

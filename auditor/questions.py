@@ -1,0 +1,74 @@
+"""The five troubleshooting questions, answered first in every report.
+
+Order and wording come from the diagnosis table: arriving at all? double
+counted? on time? match quality? numbers match reality?  A verdict is
+``problem`` when a finding of a related row exists, ``ok`` when the evidence
+allows the question to be answered and shows nothing wrong, else ``unknown``
+with what evidence would be needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from .findings import Finding, severity_at_least
+
+QUESTIONS = (
+    (1, "Are server events arriving at all?",
+     ("token-expired", "permission-revoked", "integration-broken-after-update", "server-events-missing", "connectivity-failure")),
+    (2, "Are they double counted (ratio to backend orders)?", ("dedup-missing-event-id", "dedup-partial")),
+    (3, "Are they on time?", ("events-delayed", "event-time-wrong")),
+    (4, "Is match quality high enough?", ("emq-low", "pii-unhashed")),
+    (5, "Do the numbers match reality (within 20%)?",
+     ("totals-mismatch", "server-events-missing", "key-events-missing", "pixel-id-mismatch", "payload-rejected")),
+)
+
+
+def _problem_detail(related: list[Finding]) -> str:
+    by_rule: dict[str, list[str]] = {}
+    for f in related:
+        by_rule.setdefault(f.rule, []).append(f.account or "all accounts")
+    parts = [f"{rule} ({', '.join(sorted(set(accts))[:3])}{'...' if len(set(accts)) > 3 else ''})" for rule, accts in by_rule.items()]
+    return "Findings: " + "; ".join(parts) + "."
+
+
+def answer_questions(frame: pl.DataFrame, findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float) -> list[dict[str, Any]]:
+    kinds = set(frame["kind"].unique().to_list()) if frame.height else set()
+    server = frame.filter(pl.col("kind") == "server_event")
+    has_orders = "order" in kinds
+    out = []
+    for step, question, rules in QUESTIONS:
+        related = [f for f in findings if f.rule in rules and (step != 1 or severity_at_least(f.severity, "high"))]
+        if step == 1:
+            related = [f for f in related if f.ongoing is not False] or ([] if not related else related)
+        if related:
+            verdict, detail = "problem", _problem_detail(related)
+        else:
+            verdict, detail = _healthy_or_unknown(step, kinds, server, accounts, has_orders, emq_threshold)
+        out.append({"step": step, "question": question, "verdict": verdict, "detail": detail})
+    return out
+
+
+def _healthy_or_unknown(step, kinds, server, accounts, has_orders, emq_threshold) -> tuple[str, str]:
+    accepted = sum(a["accepted_responses"] for a in accounts)
+    if step == 1:
+        if server.height or accepted:
+            return "ok", f"{server.height} server events and {accepted} accepted responses seen; no ongoing delivery failure."
+        return "unknown", "No server events or Graph API responses in the input."
+    if step in (2, 5):
+        if not has_orders:
+            return "unknown", "No backend orders in the input (add Shopify webhooks or store order logs) to compare against."
+        ratios = [a["purchase_ratio"] for a in accounts if a["purchase_ratio"] is not None]
+        return "ok", "Server purchases per backend order: " + ", ".join(f"{r:.2f}" for r in ratios) + "."
+    if step == 3:
+        timed = server.filter(pl.col("event_time").is_not_null() & pl.col("logged_at").is_not_null())
+        if timed.is_empty():
+            return "unknown", "No server events with both event_time and a send time."
+        delay = (timed["logged_at"] - timed["event_time"]).dt.total_seconds().median()
+        return "ok", f"Median send delay {delay:.0f} s over {timed.height} server events."
+    scores = [a["estimated_match_quality"] for a in accounts if a["estimated_match_quality"] is not None]
+    if not scores:
+        return "unknown", "No website server events with customer parameters."
+    return "ok", f"Estimated match quality (an estimate from parameter coverage, not Meta's EMQ) {min(scores):.1f}-{max(scores):.1f}, threshold {emq_threshold:.1f}."

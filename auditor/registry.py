@@ -1,0 +1,222 @@
+"""What plugins register: sources (parsers) and checks (diagnoses).
+
+Plugins *push* :class:`Source` and :class:`Check` objects through the
+``register`` callbacks of the ``capi_auditor_register_*`` hooks (the llm/tox
+pattern).  The core validates each object here, remembers which plugin gave it,
+and contains a plugin that raises so the other plugins still run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
+
+import polars as pl
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from .findings import Finding
+    from .ruleset import Ruleset
+
+_NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
+
+Framing = Literal["lines", "entries", "document"]
+
+
+@dataclass
+class ParseContext:
+    """Handed to :attr:`Source.parse` and :attr:`Source.finalize`.
+
+    ``options`` holds user options (``site_timezone``, anything given with
+    ``--set key=value``); :meth:`note` records a sentence for the report's
+    ``notes`` (e.g. which time zone was inferred and why).
+    """
+
+    source: str
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parser turning raw input into canonical rows (:mod:`auditor.schema`).
+
+    :param name: unique short name (``--source NAME``), lowercase.
+    :param sniff: ``sniff(file_name, head_bytes) -> float`` confidence 0..1 that
+        this source reads the file; ``head_bytes`` are the first 64 KiB
+        (decompressed).  The highest score wins; 0 means "not mine".
+    :param parse: ``parse(batch, ctx) -> DataFrame | (DataFrame, rejects)``.
+        ``batch`` is a frame with columns ``file`` (str), ``line`` (1-based int)
+        and ``text`` (one decoded line without its newline; for ``document``
+        framing one row holding the whole file).  Return canonical rows, and
+        optionally a ``rejects`` frame with ``file``, ``line``, ``reason`` for
+        input that could not be understood.  Must be vectorized.
+    :param framing: ``lines`` (any line boundary is a record boundary),
+        ``entries`` (records span lines; a record starts at a line matching
+        ``entry_start``, and batches are only cut before such lines), or
+        ``document`` (the whole file at once, e.g. a JSON array).
+    :param entry_start: regular expression matched at the start of a line,
+        required for ``entries`` framing.
+    :param finalize: optional ``finalize(frame, ctx) -> DataFrame`` called once
+        with every canonical row of this source, after all files are parsed;
+        for corrections that need all the evidence (e.g. inferring a site's
+        time zone).
+    """
+
+    name: str
+    sniff: Callable[[str, bytes], float]
+    parse: Callable[[pl.DataFrame, ParseContext], Any]
+    framing: Framing = "lines"
+    entry_start: str | None = None
+    finalize: Callable[[pl.DataFrame, ParseContext], pl.DataFrame] | None = None
+    description: str = ""
+    plugin: str = ""
+
+    def validate(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"source name {self.name!r} must be lowercase letters, digits, '_' or '-'")
+        if self.framing not in ("lines", "entries", "document"):
+            raise ValueError(f"source {self.name!r}: unknown framing {self.framing!r}")
+        if self.framing == "entries":
+            if not self.entry_start:
+                raise ValueError(f"source {self.name!r}: framing 'entries' needs entry_start")
+            re.compile(self.entry_start)
+        for attr in ("sniff", "parse"):
+            if not callable(getattr(self, attr)):
+                raise ValueError(f"source {self.name!r}: {attr} must be callable")
+
+
+@dataclass
+class CheckContext:
+    """Handed to :attr:`Check.run`.
+
+    :ivar frame: every canonical row of the audit, sorted by ``logged_at``,
+        ``file``, ``line``; ``account`` is filled (pixel id, else shop).
+    :ivar ruleset: the active :class:`~auditor.ruleset.Ruleset`.
+    :ivar window_start / window_end: the time span the evidence covers; "late",
+        "silent" and "ongoing" are judged against these, never against today.
+    """
+
+    frame: pl.DataFrame
+    ruleset: "Ruleset"
+    window_start: datetime | None
+    window_end: datetime | None
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def thresholds(self, rule: str) -> dict[str, Any]:
+        """The ruleset thresholds of ``rule`` (after user overrides)."""
+        return dict(self.ruleset.rule(rule).thresholds)
+
+    def finding(self, rule: str, **kwargs: Any) -> "Finding":
+        """Build a :class:`~auditor.findings.Finding` for ``rule``, taking
+        severity, fix and validate from the ruleset unless given."""
+        from .findings import Finding
+
+        row = self.ruleset.rule(rule)
+        kwargs.setdefault("severity", row.severity)
+        kwargs.setdefault("fix", row.fix)
+        kwargs.setdefault("validate", row.validate)
+        return Finding(rule=rule, **kwargs)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A diagnosis: turns canonical rows into findings of one or more rows.
+
+    :param name: unique short name.
+    :param rules: diagnosis row ids (``spec/decision-table.md`` or rows a plugin
+        ships) this check can report.  A check whose rows are all disabled in
+        the ruleset is not run.
+    :param run: ``run(ctx: CheckContext) -> Iterable[Finding]``.  Use Polars
+        expressions over ``ctx.frame``; loop only over small aggregates.
+    :param needs: kinds of rows (``server_event``, ``order`` ...) the check
+        needs; it is skipped when the input has none of them.
+    """
+
+    name: str
+    rules: tuple[str, ...]
+    run: Callable[[CheckContext], Iterable["Finding"]]
+    needs: tuple[str, ...] = ()
+    description: str = ""
+    plugin: str = ""
+
+    def validate(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"check name {self.name!r} must be lowercase letters, digits, '_' or '-'")
+        if not self.rules:
+            raise ValueError(f"check {self.name!r} declares no diagnosis rows")
+        if not callable(self.run):
+            raise ValueError(f"check {self.name!r}: run must be callable")
+
+
+@dataclass(frozen=True)
+class PluginProblem:
+    """A plugin that failed to load, register or run (reported, not fatal)."""
+
+    plugin: str
+    what: str
+    error: str
+
+
+@dataclass
+class Registry:
+    """Sources and checks collected from every registered plugin."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
+    ruleset_files: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[PluginProblem] = field(default_factory=list)
+
+    @classmethod
+    def collect(cls, pm: "pluggy.PluginManager") -> "Registry":
+        """Call the registration hooks one implementation at a time, so one
+        broken plugin is named and skipped instead of breaking the others."""
+        reg = cls()
+        hooks = pm.hook
+        for impl in hooks.capi_auditor_register_sources.get_hookimpls():
+            reg._call(impl, "register_sources", lambda obj, p=impl.plugin_name: reg._add_source(obj, p))
+        for impl in hooks.capi_auditor_register_checks.get_hookimpls():
+            reg._call(impl, "register_checks", lambda obj, p=impl.plugin_name: reg._add_check(obj, p))
+        for impl in hooks.capi_auditor_ruleset_files.get_hookimpls():
+            try:
+                files = impl.function() or []
+                reg.ruleset_files.extend((impl.plugin_name, str(f)) for f in files)
+            except Exception as exc:  # noqa: BLE001 - plugin code
+                reg.problems.append(PluginProblem(impl.plugin_name, "ruleset_files", _describe(exc)))
+        return reg
+
+    def _call(self, impl: Any, what: str, register: Callable[[Any], None]) -> None:
+        try:
+            impl.function(register=register)
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            self.problems.append(PluginProblem(impl.plugin_name, what, _describe(exc)))
+
+    def _add_source(self, source: Source, plugin: str) -> None:
+        if not isinstance(source, Source):
+            raise TypeError(f"register() for sources expects auditor.Source, got {type(source).__name__}")
+        source.validate()
+        if source.name in self.sources:
+            raise ValueError(f"source {source.name!r} already registered by {self.sources[source.name].plugin}")
+        self.sources[source.name] = replace(source, plugin=plugin)
+
+    def _add_check(self, check: Check, plugin: str) -> None:
+        if not isinstance(check, Check):
+            raise TypeError(f"register() for checks expects auditor.Check, got {type(check).__name__}")
+        check.validate()
+        if check.name in self.checks:
+            raise ValueError(f"check {check.name!r} already registered by {self.checks[check.name].plugin}")
+        self.checks[check.name] = replace(check, plugin=plugin)
+
+
+def _describe(exc: BaseException) -> str:
+    from .redact import redact_text
+
+    return redact_text(f"{type(exc).__name__}: {exc}")

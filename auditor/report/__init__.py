@@ -1,0 +1,1 @@
+"""Report building (one redacted dict) and its renderers (json, table, markdown)."""

@@ -1,0 +1,78 @@
+"""Build the report dict of ``spec/cli-contract.md`` (schema_version 1).
+
+Every renderer and the store start from this one dict, and every string in it
+has passed through :func:`auditor.redact.redact_obj`, so no output can carry
+personal data or secrets in clear.  Nothing here reads the clock: the same
+evidence always gives the same report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .. import __version__
+from ..accounts import account_summaries
+from ..engine import AuditResult
+from ..findings import Finding
+from ..questions import answer_questions
+from ..redact import redact_obj
+
+SCHEMA_VERSION = 1
+
+
+def iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "rule": f.rule,
+        "severity": f.severity,
+        "account": f.account,
+        "count": f.count,
+        "first_seen": iso(f.first_seen),
+        "last_seen": iso(f.last_seen),
+        "ongoing": f.ongoing,
+        "summary": f.summary,
+        "evidence": [{"file": e.file, "line": e.line, "excerpt": e.excerpt} for e in f.evidence],
+        "metrics": f.metrics,
+        "fix": f.fix,
+        "validate": f.validate,
+    }
+
+
+def build_report(result: AuditResult) -> dict[str, Any]:
+    accounts = account_summaries(result.frame, result.ruleset)
+    emq = result.ruleset.rows.get("emq-low")
+    threshold = float(emq.thresholds.get("min_score", 6.0)) if emq else 6.0
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "capi-auditor", "version": __version__},
+        "ruleset": {"name": result.ruleset.name, "version": result.ruleset.version},
+        "inputs": {
+            "files": result.inputs.files,
+            "records": result.inputs.records,
+            "skipped_lines": result.inputs.skipped_lines,
+            "by_source": dict(sorted(result.inputs.by_source.items())),
+            "errors": result.inputs.errors,
+            "errors_total": result.inputs.errors_total,
+            "unrecognised_files": result.inputs.unrecognised_files,
+        },
+        "window": {"start": iso(result.window_start), "end": iso(result.window_end)},
+        "accounts": accounts,
+        "questions": answer_questions(result.frame, result.findings, accounts, threshold),
+        "findings": [finding_dict(f) for f in result.findings],
+        "notes": list(result.notes),
+        "plugin_problems": [{"plugin": p.plugin, "where": p.what, "error": p.error} for p in result.problems],
+    }
+    return redact_obj(report)
+
+
+def worst_severity(report: dict[str, Any]) -> str | None:
+    from ..findings import SEVERITY_RANK
+
+    sev = [f["severity"] for f in report["findings"]]
+    return min(sev, key=SEVERITY_RANK.__getitem__) if sev else None

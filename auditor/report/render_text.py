@@ -1,0 +1,137 @@
+"""Human renderers: a rich terminal table and Markdown for tickets.
+
+Both read the redacted report dict only (see :mod:`auditor.report.model`).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+VERDICT_STYLE = {"ok": ("OK", "bold green"), "problem": ("PROBLEM", "bold red"), "unknown": ("UNKNOWN", "bold yellow")}
+SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def _ts(value: str | None) -> str:
+    return value.replace("T", " ")[:16] + " UTC" if value else "-"
+
+
+def _when(f: dict[str, Any]) -> str:
+    span = f"{_ts(f['first_seen'])} -> {_ts(f['last_seen'])}"
+    if f.get("ongoing") is True:
+        span += " (still going on at the end of the evidence)"
+    elif f.get("ongoing") is False:
+        span += " (stopped)"
+    return span
+
+
+def render_table(report: dict[str, Any], width: int | None = None, color: bool = True) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width or 120, force_terminal=color, color_system="standard" if color else None, highlight=False)
+    inp = report["inputs"]
+    win = report["window"]
+    console.print(Text(f"capi-audit {report['tool']['version']} - ruleset {report['ruleset']['name']} {report['ruleset']['version']}", style="bold"))
+    console.print(f"{inp['files']} files, {inp['records']} records ({', '.join(f'{k}: {v}' for k, v in inp['by_source'].items()) or 'none'}), "
+                  f"{inp['skipped_lines']} skipped lines; evidence {_ts(win['start'])} -> {_ts(win['end'])}")
+
+    q = Table(title="Troubleshooting questions", show_lines=False, expand=True)
+    q.add_column("#", width=2)
+    q.add_column("Question", ratio=2)
+    q.add_column("Verdict", width=9)
+    q.add_column("Detail", ratio=4)
+    for item in report["questions"]:
+        label, style = VERDICT_STYLE[item["verdict"]]
+        q.add_row(str(item["step"]), item["question"], Text(label, style=style), item["detail"])
+    console.print(q)
+
+    if report["accounts"]:
+        a = Table(title="Accounts", expand=True)
+        for col in ("Account", "Orders", "Server events", "Purchases", "Ratio", "Accepted", "Errors", "Est. EMQ", "Versions"):
+            a.add_column(col)
+        for acc in report["accounts"]:
+            a.add_row(acc["account"], str(acc["orders"]), str(acc["server_events"]), str(acc["server_purchases"]),
+                      "-" if acc["purchase_ratio"] is None else f"{acc['purchase_ratio']:.2f}",
+                      str(acc["accepted_responses"]), str(acc["error_lines"]),
+                      "-" if acc["estimated_match_quality"] is None else f"{acc['estimated_match_quality']:.1f}",
+                      ", ".join(acc["connector_versions"]) or "-")
+        console.print(a)
+
+    if not report["findings"]:
+        console.print(Text("No findings.", style="bold green"))
+    for rule, items in _group(report["findings"]):
+        blocks = []
+        for f in items:
+            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {f['account'] or 'all'}  ", (f"{f['count']} records", "bold"))
+            body = [head, Text(f["summary"]), Text(_when(f), style="dim")]
+            for e in f["evidence"]:
+                body.append(Text(f"  {e['file']}:{e['line']}  {e['excerpt'][:150]}", style="dim"))
+            blocks.append(Group(*body))
+        first = items[0]
+        blocks.append(Text.assemble(("Fix: ", "bold"), first["fix"].strip()))
+        blocks.append(Text.assemble(("Validate: ", "bold"), first["validate"].strip()))
+        console.print(Panel(Group(*blocks), title=f"[bold]{rule}[/bold]", title_align="left", border_style=SEVERITY_STYLE[first["severity"]].split()[-1]))
+
+    for note in report.get("notes", []):
+        console.print(Text(f"note: {note}", style="dim"))
+    for p in report.get("plugin_problems", []):
+        console.print(Text(f"plugin problem: {p['plugin']} in {p['where']}: {p['error']}", style="bold yellow"))
+    if inp["errors_total"]:
+        console.print(Text(f"{inp['errors_total']} input problems (first: {inp['errors'][0]['file']}:{inp['errors'][0]['line']} {inp['errors'][0]['reason']}); see --format json for the list", style="yellow"))
+    return buf.getvalue()
+
+
+def _group(findings: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    order: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        order.setdefault(f["rule"], []).append(f)
+    return list(order.items())
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    inp, win = report["inputs"], report["window"]
+    lines = [
+        "# CAPI audit",
+        "",
+        f"capi-audit {report['tool']['version']}, ruleset `{report['ruleset']['name']}` {report['ruleset']['version']}. "
+        f"{inp['files']} files, {inp['records']} records, {inp['skipped_lines']} skipped lines. "
+        f"Evidence from {win['start'] or '-'} to {win['end'] or '-'}.",
+        "",
+        "## Troubleshooting questions",
+        "",
+        "| # | Question | Verdict | Detail |",
+        "|---|---|---|---|",
+    ]
+    for q in report["questions"]:
+        lines.append(f"| {q['step']} | {q['question']} | **{q['verdict']}** | {_md_escape(q['detail'])} |")
+    if report["accounts"]:
+        lines += ["", "## Accounts", "", "| Account | Orders | Server events | Purchases | Ratio | Accepted | Errors | Est. EMQ |", "|---|---|---|---|---|---|---|---|"]
+        for a in report["accounts"]:
+            ratio = "-" if a["purchase_ratio"] is None else f"{a['purchase_ratio']:.2f}"
+            emq = "-" if a["estimated_match_quality"] is None else f"{a['estimated_match_quality']:.1f}"
+            lines.append(f"| {a['account']} | {a['orders']} | {a['server_events']} | {a['server_purchases']} | {ratio} | {a['accepted_responses']} | {a['error_lines']} | {emq} |")
+    lines += ["", "## Findings", ""]
+    if not report["findings"]:
+        lines.append("No findings.")
+    for rule, items in _group(report["findings"]):
+        lines += [f"### `{rule}`", ""]
+        for f in items:
+            lines.append(f"- **{f['severity']}** · account `{f['account'] or 'all'}` · {f['count']} records · {_when(f)}")
+            lines.append(f"  {_md_escape(f['summary'])}")
+            for e in f["evidence"]:
+                lines.append(f"  - `{e['file']}:{e['line']}` {_md_escape(e['excerpt'][:200])}")
+        lines += ["", f"**Fix:** {_md_escape(items[0]['fix'].strip())}", "", f"**Validate:** {_md_escape(items[0]['validate'].strip())}", ""]
+    if report.get("notes"):
+        lines += ["## Notes", ""] + [f"- {_md_escape(n)}" for n in report["notes"]] + [""]
+    if inp["errors_total"]:
+        lines += ["## Input problems", "", f"{inp['errors_total']} lines or files were skipped. First ones:", ""]
+        lines += [f"- `{e['file']}:{e['line']}` {_md_escape(e['reason'])}" for e in inp["errors"][:10]]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,196 @@
+"""The canonical observation schema every source plugin produces.
+
+One row is one *observation* found in the evidence: a backend order, a server
+event that was sent, a browser event that was seen, a Graph API response, or a
+connector status line.  Checks only ever see frames of this schema, so a check
+written once works for every source, built-in or third-party.
+
+Times are ``Datetime("us", "UTC")``.  ``logged_at`` is when the evidence says the
+thing happened on the wire (log time / send time); ``event_time`` is what the
+payload *claims* (converted to UTC), and ``event_time_raw`` keeps the payload's
+value untouched so millisecond or ISO values stay detectable.
+
+Customer parameters are not kept in clear: each ``ud_<key>`` column holds the
+*state* of that key (see :data:`USER_DATA_STATES`), computed at ingest by
+:func:`auditor.userdata.classify_user_data`.
+
+Columns a source cannot know stay null.  :func:`conform` adds missing columns,
+casts the rest and orders them, so a source may build only what it has.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+UTC_DATETIME = pl.Datetime("us", "UTC")
+
+#: Values of the ``kind`` column.
+KINDS = ("order", "server_event", "browser_event", "api_response", "status")
+
+#: Customer-information keys tracked per row (``ud_<key>`` columns).
+USER_DATA_KEYS = (
+    "em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country",
+    "external_id", "client_ip_address", "client_user_agent", "fbc", "fbp",
+)
+
+#: Keys Meta requires hashed (SHA-256 of the normalised value).
+HASHED_KEYS = ("em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country")
+
+#: Keys Meta forbids hashing.
+NEVER_HASHED_KEYS = ("client_ip_address", "client_user_agent", "fbc", "fbp")
+
+#: States a ``ud_<key>`` column can hold (null = key absent).
+USER_DATA_STATES = {
+    "sha256": "64 lowercase hex characters: a correct SHA-256",
+    "sha256_suffixed": "SHA-256 with a Parameter Builder appendix (legitimate)",
+    "uppercase_hex": "SHA-256 written in upper-case hex",
+    "md5": "32 hex characters (MD5 length), not SHA-256",
+    "empty_hash": "SHA-256 of the empty string",
+    "placeholder_hash": "SHA-256 of a placeholder such as 'undefined' or 'null'",
+    "placeholder": "a template placeholder or 'undefined'/'null'/'NaN' in clear",
+    "clear": "clear text where a hash is required (e-mail, phone, name, ...)",
+    "hashed_forbidden": "a hash where Meta forbids hashing (IP, user agent, fbc, fbp)",
+    "malformed": "present but not in the expected format",
+    "empty": "present but empty",
+    "present": "present in the expected clear form (IP, user agent, fbc, fbp, external_id)",
+}
+
+#: Column name -> (dtype, description).  This table *is* the documented schema.
+COLUMNS: dict[str, tuple[pl.DataType, str]] = {
+    # provenance
+    "source": (pl.String, "name of the source plugin that produced the row"),
+    "file": (pl.String, "input file (archive members as 'archive.zip!member')"),
+    "line": (pl.Int64, "1-based line where the observation starts"),
+    "kind": (pl.String, "order | server_event | browser_event | api_response | status"),
+    # time
+    "logged_at": (UTC_DATETIME, "when it was logged / sent / received (UTC)"),
+    "event_time": (UTC_DATETIME, "event_time claimed by the payload, as UTC"),
+    "event_time_raw": (pl.String, "event_time exactly as in the payload"),
+    # who
+    "account": (pl.String, "pixel id, or shop domain when no pixel is known"),
+    "pixel_id": (pl.String, "Meta pixel / dataset id"),
+    "shop": (pl.String, "shop domain or site name, when known"),
+    "connector": (pl.String, "what sent it, e.g. 'facebook-for-woocommerce'"),
+    "connector_version": (pl.String, "connector/plugin version seen on this row"),
+    "partner_agent": (pl.String, "partner_agent of the request"),
+    "graph_version": (pl.String, "Graph API version of the request, e.g. 'v20.0'"),
+    # what
+    "event_name": (pl.String, "event_name / EventName"),
+    "event_id": (pl.String, "event_id used for deduplication"),
+    "order_id": (pl.String, "backend order id (string, never float)"),
+    "value": (pl.Float64, "custom_data.value / order total as a number"),
+    "value_raw": (pl.String, "value exactly as in the payload"),
+    "currency": (pl.String, "currency code as in the payload"),
+    "action_source": (pl.String, "action_source"),
+    "event_source_url": (pl.String, "event_source_url (redacted of query PII)"),
+    "test_event_code": (pl.String, "test_event_code of the request, if any"),
+    "batch_id": (pl.String, "id shared by the rows of one request"),
+    "batch_size": (pl.Int64, "number of events in that request"),
+    # response / status
+    "http_status": (pl.Int64, "HTTP status of the response"),
+    "error_code": (pl.Int64, "Graph API error.code"),
+    "error_subcode": (pl.Int64, "Graph API error.error_subcode"),
+    "error_type": (pl.String, "Graph API error.type"),
+    "is_transient": (pl.Boolean, "Graph API error.is_transient"),
+    "events_received": (pl.Int64, "events_received of a success body"),
+    "fbtrace_id": (pl.String, "fbtrace_id of the response"),
+    "signal": (pl.String, "machine-readable meaning of a status row (see SIGNALS)"),
+    "message": (pl.String, "short human text of the observation (redacted)"),
+    # customer parameters: state per key, never the raw value
+    **{f"ud_{k}": (pl.String, f"state of user_data.{k} (USER_DATA_STATES)") for k in USER_DATA_KEYS},
+    "extra": (pl.String, "JSON object with source-specific fields"),
+}
+
+#: Values a source may put in ``signal``.
+SIGNALS = {
+    "success": "the API accepted the request",
+    "graph_error": "the API answered with an error object",
+    "transport_error": "no answer: timeout, DNS, TLS, connection refused, cURL error",
+    "server_error_page": "an HTML/5xx error page instead of JSON",
+    "connection_invalid": "the connector marked its Meta connection invalid",
+    "token_missing": "the connector has no access token",
+    "crawler_blocked": "the connector dropped an event sent by a crawler",
+    "version_seen": "a connector/plugin version marker",
+    "plugin_updated": "an explicit plugin update/activation marker",
+    "log": "any other connector line",
+}
+
+SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (dtype, _) in COLUMNS.items()}
+
+
+def empty_frame() -> pl.DataFrame:
+    """A zero-row frame with the canonical schema."""
+    return pl.DataFrame(schema=SCHEMA)
+
+
+class SchemaError(ValueError):
+    """A source returned something that cannot be made canonical."""
+
+
+def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: bool = False) -> pl.DataFrame:
+    """Return ``df`` with exactly the canonical columns, types and order.
+
+    Missing columns become null; unknown columns are dropped (or rejected with
+    ``strict_unknown``); a column that cannot be cast raises :class:`SchemaError`
+    naming it, so a broken plugin is reported with the column at fault.
+    With ``keep_private``, columns whose name starts with ``_`` are kept at the
+    end: a source may pass working columns from ``parse`` to its ``finalize``.
+    """
+    if not isinstance(df, pl.DataFrame):
+        raise SchemaError(f"expected a polars DataFrame, got {type(df).__name__}")
+    private = [c for c in df.columns if c.startswith("_")] if keep_private else []
+    unknown = [c for c in df.columns if c not in SCHEMA and c not in private]
+    if unknown and strict_unknown:
+        raise SchemaError(f"unknown column(s): {', '.join(unknown)}")
+    exprs = []
+    for name, dtype in SCHEMA.items():
+        if name not in df.columns:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+            continue
+        have = df.schema[name]
+        if have == dtype:
+            exprs.append(pl.col(name))
+        elif have == pl.Null:
+            exprs.append(pl.col(name).cast(dtype))
+        elif isinstance(dtype, pl.Datetime) and isinstance(have, pl.Datetime):
+            if have.time_zone is None:  # type: ignore[union-attr]
+                raise SchemaError(f"column '{name}': naive datetime, expected UTC-aware")
+            exprs.append(pl.col(name).dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
+        elif dtype == pl.String or have.is_numeric() or have == pl.Boolean:
+            exprs.append(pl.col(name).cast(dtype, strict=True))
+        else:
+            raise SchemaError(f"column '{name}': got {have}, expected {dtype}")
+    exprs.extend(pl.col(c) for c in private)
+    try:
+        return df.select(exprs)
+    except pl.exceptions.PolarsError as exc:  # cast failures name no column: find it
+        for name, expr in zip(SCHEMA, exprs):
+            try:
+                df.select(expr)
+            except pl.exceptions.PolarsError:
+                raise SchemaError(f"column '{name}': cannot cast to {SCHEMA[name]} ({exc.__class__.__name__})") from None
+        raise SchemaError(str(exc)) from None
+
+
+def validate(df: pl.DataFrame) -> list[str]:
+    """List what is wrong with ``df`` as canonical output (empty list = valid).
+
+    Used by :mod:`auditor.testing` so plugin authors learn which column is wrong.
+    """
+    problems = []
+    for name in df.columns:
+        if name not in SCHEMA:
+            problems.append(f"unknown column '{name}'")
+    for name, dtype in SCHEMA.items():
+        if name in df.columns and df.schema[name] not in (dtype, pl.Null):
+            problems.append(f"column '{name}' has type {df.schema[name]}, expected {dtype}")
+    for required in ("source", "file", "line", "kind"):
+        if required not in df.columns:
+            problems.append(f"missing required column '{required}'")
+        elif df[required].null_count():
+            problems.append(f"column '{required}' has nulls")
+    if "kind" in df.columns and df.schema["kind"] == pl.String:
+        bad = df.filter(~pl.col("kind").is_in(KINDS))["kind"].unique().to_list()
+        if bad:
+            problems.append(f"column 'kind' has unknown values {bad}; allowed {list(KINDS)}")
+    return problems

@@ -1,0 +1,265 @@
+"""Connection-health diagnoses: can the server reach Meta and is it allowed to?
+
+Rows: token-expired, permission-revoked, rate-limited, connectivity-failure,
+payload-rejected and integration-broken-after-update.  Classification is by
+Graph error code/subcode (messages are localised), with English connector
+texts only as a fallback when a line carries no code.  Counts are of *sends*
+(requests): a WooCommerce response and its ``Could not send Pixel event`` line
+belong to the same request and count once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from auditor import Check, CheckContext, Finding, evidence_from, hookimpl
+from auditor.findings import downgrade
+
+ERROR_SIGNALS = ("graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing")
+RATE_LIMIT_CODES = (4, 17, 32, 613, 80004)
+PERMISSION_CODES = (3, 10, *range(200, 300))
+TRANSIENT_SERVER_CODES = (1, 2)
+
+_TOKEN_TEXT = r"(?i)error validating access token|access token could not be decrypted|invalid oauth access token|access token is missing"
+_RATE_TEXT = r"(?i)\(#(4|17|32|613)\)|request limit reached"
+_PERMISSION_TEXT = r"(?i)\(#(10|200)\)|does not have permission"
+
+RULE_LABEL = {
+    "token-expired": "Meta rejected the access token",
+    "permission-revoked": "the token lacks permission for the pixel",
+    "rate-limited": "Meta throttled the requests",
+    "connectivity-failure": "the server could not get an answer from the Graph API",
+    "payload-rejected": "Meta rejected the payload as invalid",
+}
+
+
+def classify(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``diag`` (diagnosis row or null) and ``send_key`` to error rows."""
+    code, sub, sig, msg = pl.col("error_code"), pl.col("error_subcode"), pl.col("signal"), pl.col("message").fill_null("")
+    no_code = code.is_null()
+    diag = (
+        pl.when(code == 190).then(pl.lit("token-expired"))
+        .when(sig == "token_missing").then(pl.lit("token-expired"))
+        .when(code.is_in(PERMISSION_CODES) | ((code == 100) & (sub == 33))).then(pl.lit("permission-revoked"))
+        .when(code.is_in(RATE_LIMIT_CODES)).then(pl.lit("rate-limited"))
+        .when(code == 100).then(pl.lit("payload-rejected"))
+        .when(code.is_in(TRANSIENT_SERVER_CODES)).then(pl.lit("connectivity-failure"))
+        .when(sig.is_in(["transport_error", "server_error_page"])).then(pl.lit("connectivity-failure"))
+        .when(pl.col("http_status") >= 500).then(pl.lit("connectivity-failure"))
+        .when(no_code & msg.str.contains(_TOKEN_TEXT)).then(pl.lit("token-expired"))
+        .when(no_code & msg.str.contains(_RATE_TEXT)).then(pl.lit("rate-limited"))
+        .when(no_code & msg.str.contains(_PERMISSION_TEXT)).then(pl.lit("permission-revoked"))
+        .otherwise(None)
+    )
+    return frame.filter(sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500)).with_columns(
+        diag.alias("diag"), _send_key().alias("send_key")
+    )
+
+
+def _send_key() -> pl.Expr:
+    return pl.coalesce(pl.col("batch_id"), pl.format("{}:{}", pl.col("file"), pl.col("line")))
+
+
+def _fmt(ts) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown time"
+
+
+def _successes(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("signal") == "success").select("account", "logged_at")
+
+
+def _sends(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per request attempt (a request, or a response with no request)."""
+    rows = frame.filter(pl.col("kind").is_in(["server_event", "api_response"]))
+    return rows.select("account", _send_key().alias("send_key")).unique()
+
+
+def _partial_batches(frame: pl.DataFrame) -> pl.DataFrame:
+    """Success responses that say fewer events were received than sent."""
+    sizes = (
+        frame.filter((pl.col("kind") == "server_event") & pl.col("batch_id").is_not_null())
+        .group_by("batch_id").agg(pl.len().alias("_sent"))
+    )
+    resp = frame.filter((pl.col("signal") == "success") & pl.col("events_received").is_not_null())
+    resp = resp.join(sizes, on="batch_id", how="left", maintain_order="left")
+    expected = pl.coalesce("batch_size", "_sent")
+    return resp.filter(pl.col("events_received") < expected).with_columns(
+        pl.lit("payload-rejected").alias("diag"), _send_key().alias("send_key"),
+        (expected - pl.col("events_received")).alias("_lost"),
+    )
+
+
+def connection_findings(ctx: CheckContext) -> list[Finding]:
+    frame = ctx.frame
+    errors = classify(frame).filter(pl.col("diag").is_not_null())
+    partial = _partial_batches(frame)
+    successes = _successes(frame)
+    sends = _sends(frame)
+    findings: list[Finding] = []
+    groups = pl.concat([errors, partial.drop("_sent", "_lost")], how="diagonal_relaxed")
+    lost_by_account = partial.group_by("account").agg(pl.col("_lost").sum())
+    for (rule, account), rows in sorted(groups.group_by(["diag", "account"]), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        if not ctx.ruleset.enabled(rule):
+            continue
+        th = ctx.thresholds(rule)
+        count = rows["send_key"].n_unique()
+        if count < int(th.get("min_count", 1)):
+            continue
+        first, last = rows["logged_at"].min(), rows["logged_at"].max()
+        acc_succ = successes.filter(pl.col("account").eq_missing(account))["logged_at"]
+        after_last = int((acc_succ > last).sum()) if last is not None else 0
+        ongoing = after_last == 0
+        codes = (
+            rows.filter(pl.col("error_code").is_not_null())
+            .select(pl.format("{}/{}", "error_code", pl.col("error_subcode").fill_null(0).cast(pl.String)).str.strip_suffix("/0").alias("c"))
+            .group_by("c").len().sort(["len", "c"], descending=[True, False])
+        )
+        code_counts = {c: int(n) for c, n in codes.iter_rows()}
+        total_sends = sends.filter(pl.col("account").eq_missing(account)).height
+        share = count / total_sends if total_sends else None
+        severity = ctx.ruleset.rule(rule).severity
+        metrics: dict = {"sends_affected": count, "codes": code_counts, "total_sends": total_sends,
+                         "share": round(share, 4) if share is not None else None,
+                         "successes_after_last_error": after_last}
+        if rule == "connectivity-failure" and share is not None and share < float(th.get("high_share", 0)):
+            severity = downgrade(severity)
+        before = acc_succ.filter(acc_succ < first) if first is not None else acc_succ.head(0)
+        if rule in ("token-expired", "permission-revoked"):
+            metrics["last_success_before"] = before.max().isoformat() if len(before) else None
+            metrics["successes_after_first_error"] = int((acc_succ > first).sum()) if first is not None else 0
+        lost = None
+        if rule == "payload-rejected":
+            lost_row = lost_by_account.filter(pl.col("account").eq_missing(account))
+            lost = int(lost_row["_lost"][0]) if lost_row.height else 0
+            metrics["events_dropped_in_accepted_batches"] = lost
+        findings.append(ctx.finding(
+            rule,
+            severity=severity,
+            account=account,
+            count=count,
+            first_seen=first,
+            last_seen=last,
+            ongoing=ongoing,
+            summary=_summary(rule, count, code_counts, first, last, ongoing, share, lost, before),
+            evidence=evidence_from(rows),
+            metrics=metrics,
+        ))
+    return findings
+
+
+def _summary(rule, count, codes, first, last, ongoing, share, lost, before) -> str:
+    code_txt = ", ".join(f"{c} x{n}" for c, n in list(codes.items())[:4])
+    parts = [f"{RULE_LABEL[rule][0].upper()}{RULE_LABEL[rule][1:]} on {count} send{'s' if count != 1 else ''}"]
+    if code_txt:
+        parts[0] += f" (codes {code_txt})"
+    if share is not None:
+        parts[0] += f", {share:.0%} of this account's sends"
+    parts.append(f"from {_fmt(first)} to {_fmt(last)}")
+    if lost:
+        parts.append(f"{lost} events were dropped from accepted batches")
+    if rule in ("token-expired", "permission-revoked") and len(before):
+        parts.append(f"the last successful send before it was at {_fmt(before.max())}")
+    parts.append("still failing at the end of the evidence" if ongoing else "sends succeeded again afterwards")
+    return "; ".join(parts) + "."
+
+
+def update_findings(ctx: CheckContext) -> list[Finding]:
+    """A version change followed by errors or by silence of server events."""
+    frame = ctx.frame
+    th = ctx.thresholds("integration-broken-after-update")
+    silence = timedelta(hours=float(th.get("silence_hours", 6)))
+    error_window = timedelta(hours=float(th.get("error_window_hours", 72)))
+    versions = (
+        frame.filter(pl.col("connector_version").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("account").is_not_null())
+        .select("account", "logged_at", "connector_version", "file", "line", "message")
+        .sort(["account", "logged_at", "file", "line"])
+        .with_columns(pl.col("connector_version").shift(1).over("account").alias("prev_version"))
+    )
+    changes = versions.filter(pl.col("prev_version").is_not_null() & (pl.col("connector_version") != pl.col("prev_version")))
+    markers = frame.filter(pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
+    changes = pl.concat([changes, markers.select(changes.columns)], how="vertical_relaxed").sort(["account", "logged_at"])
+    if changes.is_empty():
+        return []
+    errors = classify(frame).filter(pl.col("diag").is_not_null())
+    ok = frame.filter((pl.col("signal") == "success") | (pl.col("kind") == "server_event")).select("account", "logged_at")
+    findings = []
+    for (account,), acc_changes in changes.group_by(["account"], maintain_order=True):
+        acc_rows = frame.filter(pl.col("account") == account)
+        acc_end = acc_rows["logged_at"].max()
+        acc_ok = ok.filter(pl.col("account") == account)["logged_at"].sort()
+        acc_err = errors.filter(pl.col("account") == account)
+        for change in acc_changes.iter_rows(named=True):
+            t = change["logged_at"]
+            before_ok = acc_ok.filter(acc_ok < t)
+            if len(before_ok) < 2:
+                continue  # nothing healthy to compare with
+            next_change = acc_changes.filter(pl.col("logged_at") > t)["logged_at"].min()
+            horizon = min(x for x in (t + error_window, next_change, acc_end) if x is not None)
+            errs = acc_err.filter((pl.col("logged_at") >= t) & (pl.col("logged_at") <= horizon))
+            after_ok = acc_ok.filter(acc_ok >= t)
+            # longest stretch without a server event, starting inside the window
+            stamps = pl.concat([pl.Series([t]), after_ok.filter(after_ok <= horizon), pl.Series([acc_end])]).sort()
+            gaps = stamps.diff().slice(1)
+            gap_idx = int(gaps.arg_max()) if len(gaps) else None
+            gap = gaps[gap_idx] if gap_idx is not None else None
+            prior_gaps = before_ok.diff().drop_nulls()
+            typical = prior_gaps.quantile(0.95) if len(prior_gaps) else None
+            silent = gap is not None and gap >= silence and (typical is None or gap > typical * 3)
+            errors_started = errs.height > 0 and not acc_err.filter((pl.col("logged_at") < t) & (pl.col("logged_at") >= t - error_window)).height
+            if not (silent or errors_started):
+                continue
+            prev = change["prev_version"]
+            what = f"version {prev} -> {change['connector_version']}" if prev else f"update marker ({change['connector_version'] or 'version unknown'})"
+            details = [f"Connector {what} at {_fmt(t)}"]
+            metrics = {"from_version": prev, "to_version": change["connector_version"], "changed_at": t.isoformat()}
+            last_seen = t
+            ongoing = False
+            if silent:
+                gap_start = stamps[gap_idx]
+                gap_end = stamps[gap_idx + 1]
+                lines_during = acc_rows.filter((pl.col("logged_at") > gap_start) & (pl.col("logged_at") < gap_end)).height
+                ok_after = int((after_ok <= gap_start).sum())
+                ends = "the end of the evidence" if gap_end == acc_end and not (acc_ok >= acc_end).any() else _fmt(gap_end)
+                details.append(f"{ok_after} send{'s' if ok_after != 1 else ''} went out after it, then no server event for {gap.total_seconds() / 3600:.1f} h (from {_fmt(gap_start)} to {ends}) while the connector logged {lines_during} other line{'s' if lines_during != 1 else ''}")
+                metrics.update(silence_hours=round(gap.total_seconds() / 3600, 1), silence_start=gap_start.isoformat(), silence_end=gap_end.isoformat(), sends_after_change=ok_after, other_lines_during_silence=lines_during)
+                last_seen = gap_end
+                ongoing = ends == "the end of the evidence"
+            if errors_started:
+                kinds = errs.group_by("diag").len().sort(["len", "diag"], descending=[True, False])
+                details.append("errors began after it: " + ", ".join(f"{d} x{n}" for d, n in kinds.iter_rows()))
+                metrics["errors_after_change"] = {d: int(n) for d, n in kinds.iter_rows()}
+                last_seen = max(last_seen, errs["logged_at"].max())
+                ongoing = ongoing or not bool((acc_ok > errs["logged_at"].max()).any())
+            evidence = evidence_from(pl.DataFrame([change]).select("file", "line", "message", "logged_at"), 1) + evidence_from(errs, 4)
+            findings.append(ctx.finding(
+                "integration-broken-after-update",
+                account=account,
+                count=max(errs["send_key"].n_unique() if errs.height else 0, 1),
+                first_seen=t,
+                last_seen=last_seen,
+                ongoing=ongoing,
+                summary="; ".join(details) + ".",
+                evidence=evidence,
+                metrics=metrics,
+            ))
+    return findings
+
+
+@hookimpl
+def capi_auditor_register_checks(register):
+    register(Check(
+        name="connection-errors",
+        rules=("token-expired", "permission-revoked", "rate-limited", "connectivity-failure", "payload-rejected"),
+        run=connection_findings,
+        needs=("api_response", "status", "server_event"),
+        description="Graph API errors and transport failures, classified by code/subcode, per account.",
+    ))
+    register(Check(
+        name="broken-after-update",
+        rules=("integration-broken-after-update",),
+        run=update_findings,
+        needs=("server_event", "api_response", "status"),
+        description="A connector version change followed by errors or by silence of server events.",
+    ))

@@ -1,0 +1,1 @@
+"""Built-in rulesets shipped as package data (import name ``capi_auditor_rulesets``)."""
