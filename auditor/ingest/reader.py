@@ -19,6 +19,7 @@ import polars as pl
 from .inputs import InputUnit
 
 CHUNK_BYTES = 16 * 1024 * 1024
+READ_STEP = 1024 * 1024
 #: A document (JSON array file) larger than this is refused, not read.
 MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
 #: Lines longer than this are cut (and counted) so one runaway line cannot eat memory.
@@ -105,6 +106,23 @@ def read_batches(
         yield from _stream(unit.name, head, fh, framing, entry_start, chunk_bytes, stats)
 
 
+def _read_block(fh: IO[bytes], size: int) -> tuple[bytes, Exception | None]:
+    """Read up to ``size`` bytes in 1 MiB steps, so a stream that breaks
+    (truncated gzip/zip) still returns what was readable before the break."""
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            part = fh.read(min(READ_STEP, size - got))
+        except (OSError, EOFError, ValueError) as exc:
+            return b"".join(parts), exc
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts), None
+
+
 def _read_capped(fh: IO[bytes], cap: int) -> bytes:
     data = fh.read(cap + 1)
     if len(data) > cap:
@@ -121,9 +139,10 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
     line_no = 1
     first = True
     eof = False
+    broken: Exception | None = None
     while not eof:
-        block = fh.read(chunk_bytes)
-        eof = not block
+        block, broken = _read_block(fh, chunk_bytes)
+        eof = not block or broken is not None
         buf = carry + block
         if not buf:
             break
@@ -145,6 +164,8 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
         stats.lines += batch.height + rejects.height
         line_no += n_newlines
         yield batch, rejects
+    if broken is not None:
+        raise broken
 
 
 def _utf16(unit, data, framing, entry_start, chunk_bytes, stats):

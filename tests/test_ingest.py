@@ -1,0 +1,123 @@
+"""Reading inputs: archives, directories, globs, bad bytes, bounded chunks."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zipfile
+
+import polars as pl
+import pytest
+
+from auditor.ingest.inputs import InputError, expand
+from auditor.ingest.reader import read_batches
+
+WOO_START = r"(\d\d-\d\d-\d{4} @ \d\d:\d\d:\d\d - |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d [A-Za-z]+ )"
+
+
+def _all_lines(unit, **kw):
+    batches, rejects = [], []
+    for b, r in read_batches(unit, **kw):
+        batches.append(b)
+        rejects.append(r)
+    return pl.concat(batches), pl.concat(rejects)
+
+
+def test_directory_glob_gz_zip_are_expanded_sorted(tmp_path):
+    d = tmp_path / "logs"
+    (d / "b").mkdir(parents=True)
+    (d / "a.log").write_text("one\n")
+    with gzip.open(d / "b" / "c.log.gz", "wt") as fh:
+        fh.write("gz line\n")
+    with zipfile.ZipFile(d / "export.zip", "w") as zf:
+        zf.writestr("x/second.log", "z2\n")
+        zf.writestr("first.log", "z1\n")
+    units, skipped = expand([str(d)])
+    names = [u.name for u in units]
+    assert names == sorted(names)
+    assert names == ["logs/a.log", "logs/b/c.log.gz", "logs/export.zip!first.log", "logs/export.zip!x/second.log"]
+    assert skipped == []
+    texts = {u.name: _all_lines(u)[0]["text"].to_list() for u in units}
+    assert texts["logs/b/c.log.gz"] == ["gz line"]
+    assert texts["logs/export.zip!x/second.log"] == ["z2"]
+    glob_units, _ = expand([str(d / "*.log")])
+    assert [u.name for u in glob_units] == [str(d / "a.log")]
+
+
+def test_missing_and_unreadable_paths_raise_naming_the_path(tmp_path):
+    with pytest.raises(InputError, match="nope.log: no such file"):
+        expand([str(tmp_path / "nope.log")])
+    f = tmp_path / "secret.log"
+    f.write_text("x\n")
+    f.chmod(0)
+    if os.access(f, os.R_OK):  # running as root: permissions are not enforced
+        pytest.skip("running as root")
+    with pytest.raises(InputError, match="secret.log: permission denied"):
+        expand([str(f)])
+
+
+def test_crlf_bom_junk_and_half_written_last_line(tmp_path):
+    f = tmp_path / "mixed.log"
+    f.write_bytes(b"\xef\xbb\xbffirst\r\nsecond\r\n\x00\x01\xff\xfe\xfd\xfc binary\r\ncaf\xe9 latin\r\nhalf-writ")
+    (unit,), _ = expand([str(f)])
+    lines, rejects = _all_lines(unit)
+    assert lines["text"].to_list() == ["first", "second", "caf\ufffd latin", "half-writ"]
+    assert lines["line"].to_list() == [1, 2, 4, 5]
+    assert rejects.select("line", "reason").rows() == [(3, "binary or undecodable bytes")]
+
+
+def test_entries_are_never_split_across_chunks(tmp_path):
+    entry = "2025-03-14T09:12:44+00:00 NOTICE Request\nmethod: POST\nbody: {\"data\":[]}\n"
+    f = tmp_path / "big.log"
+    f.write_text(entry * 500)
+    (unit,), _ = expand([str(f)])
+    batches = list(read_batches(unit, framing="entries", entry_start=WOO_START, chunk_bytes=1000))
+    assert len(batches) > 10  # really chunked
+    for batch, _ in batches:
+        assert batch["text"][0].startswith("2025-03-14T09:12:44+00:00 NOTICE")
+        assert batch.height % 3 == 0
+    all_lines = pl.concat([b for b, _ in batches])
+    assert all_lines["line"].to_list() == list(range(1, 1501))
+
+
+def test_line_numbers_continue_across_chunks(tmp_path):
+    f = tmp_path / "n.log"
+    f.write_text("".join(f"line {i}\n" for i in range(1, 5001)))
+    (unit,), _ = expand([str(f)])
+    lines, _ = _all_lines(unit, chunk_bytes=4096)
+    assert lines.height == 5000
+    assert lines.select((pl.col("text") == pl.format("line {}", "line")).all()).item()
+
+
+def test_document_framing_reads_whole_file(tmp_path):
+    f = tmp_path / "arr.json.gz"
+    with gzip.open(f, "wt") as fh:
+        fh.write('[\n  {"a": 1},\n  {"a": 2}\n]\n')
+    (unit,), _ = expand([str(f)])
+    lines, _ = _all_lines(unit, framing="document")
+    assert lines.height == 1 and '"a": 2' in lines["text"][0]
+
+
+def test_utf16_file_is_decoded(tmp_path):
+    f = tmp_path / "u16.log"
+    f.write_bytes("hello\nwörld\n".encode("utf-16"))
+    (unit,), _ = expand([str(f)])
+    lines, _ = _all_lines(unit)
+    assert lines["text"].to_list() == ["hello", "wörld"]
+
+
+def test_corrupt_gzip_member_is_reported_not_fatal(tmp_path, audit_json):
+    from conftest import INHOUSE_PLUGIN
+
+    good = tmp_path / "ok.jsonl"
+    good.write_text('{"at": "2026-04-01T10:00:00Z", "pixel": "1", "event": "Purchase", "order": 1, "http": 200, "error": null, "received": 1}\n')
+    bad = tmp_path / "broken.jsonl.gz"
+    lines = "".join(good.read_text().replace('"order": 1,', f'"order": {i},') for i in range(20000))
+    data = gzip.compress(lines.encode())
+    bad.write_bytes(data[: len(data) // 2])
+    code, report, _ = audit_json(str(tmp_path), "--plugin", str(INHOUSE_PLUGIN))
+    assert code == 0
+    assert report["inputs"]["records"] > 1000  # what was readable before the break is kept
+    reasons = [e["reason"] for e in report["inputs"]["errors"] if e["file"].endswith("broken.jsonl.gz")]
+    assert any(r.startswith("stopped reading: EOFError") for r in reasons)
