@@ -42,7 +42,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(history_app, name="history")
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class ReportFormat(str, Enum):
@@ -257,7 +257,7 @@ def plugins_list(
     registry = _registry(plugin, plugins_dir, disable, False)
     loaded = load_plugins(plugin or [], plugins_dir, disable or [])
     rows = []
-    for name, obj in sorted(loaded.pm.list_name_plugin()):
+    for name, obj in sorted((n, o) for n, o in loaded.pm.list_name_plugin() if o is not None):
         origin = registry.origins.get(name)  # type: ignore[attr-defined]
         hooks = sorted(h.name for h in loaded.pm.get_hookcallers(obj) or [])
         rows.append({
@@ -273,20 +273,16 @@ def plugins_list(
     if json_out:
         typer.echo(json.dumps({"plugins": rows, "disabled": loaded.disabled, "problems": problems}, indent=2))
         return
-    out = Console(highlight=False)
-    from rich.table import Table
-
-    table = Table(title="capi-audit plugins")
-    for c in ("plugin", "version", "sources", "checks", "hooks", "from"):
-        table.add_column(c)
+    out = Console(highlight=False, soft_wrap=True)
     for r in rows:
-        table.add_row(r["name"], r["version"] or "-", ", ".join(r["sources"]) or "-", ", ".join(r["checks"]) or "-",
-                      "\n".join(r["hooks"]), r["origin"])
-    out.print(table)
+        out.print(f"[bold]{r['name']}[/bold] {r['version'] or ''}  [dim]({r['origin']})[/dim]")
+        out.print(f"  hooks:   {', '.join(r['hooks']) or '-'}", markup=False)
+        out.print(f"  sources: {', '.join(r['sources']) or '-'}", markup=False)
+        out.print(f"  checks:  {', '.join(r['checks']) or '-'}" + (f"  (rows: {', '.join(r['rules'])})" if r["rules"] else ""), markup=False)
     if loaded.disabled:
         out.print(f"disabled: {', '.join(loaded.disabled)}", markup=False)
     for p in problems:
-        out.print(f"[yellow]problem:[/yellow] {p['plugin']} ({p['where']}): {p['error']}", markup=True)
+        out.print(f"problem: {p['plugin']} ({p['where']}): {p['error']}", style="yellow", markup=False)
 
 
 # history --------------------------------------------------------------------
@@ -306,15 +302,11 @@ def history_list(
     if not runs:
         typer.echo("no audit runs recorded yet")
         return
-    from rich.table import Table
-
-    table = Table(title="audit history")
-    for c in ("run", "when (UTC)", "evidence window", "files", "records", "findings", "exit", "paths"):
-        table.add_column(c)
+    out = Console(highlight=False, soft_wrap=True)
     for run, n in runs:
-        table.add_row(str(run.id), run.created_at.strftime("%Y-%m-%d %H:%M"), f"{run.window_start or '-'} -> {run.window_end or '-'}",
-                      str(run.files), str(run.records), str(n), str(run.exit_code), run.paths.replace("\n", ", ")[:60])
-    Console(highlight=False).print(table)
+        window = f"{run.window_start or '-'} .. {run.window_end or '-'}"
+        out.print(f"run {run.id:<4} {run.created_at:%Y-%m-%d %H:%M} UTC  evidence {window}  {run.files} files  "
+                  f"{run.records} records  {n} findings  exit {run.exit_code}  {run.paths.replace(chr(10), ', ')}", markup=False)
 
 
 @history_app.command("diff")

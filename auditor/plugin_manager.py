@@ -104,13 +104,14 @@ def load_plugins(
         try:
             module = _import_spec(spec)
         except Exception as exc:  # noqa: BLE001
-            problem(spec, "import", exc)
+            problem(Path(spec).stem if spec.endswith(".py") else spec, "import", exc)
             continue
-        name = getattr(module, "PLUGIN_NAME", None) or module.__name__.rsplit(".", 1)[-1]
+        is_file = spec.endswith(".py") or os.sep in spec or Path(spec).is_file()
+        name = getattr(module, "PLUGIN_NAME", None) or (Path(spec).stem if is_file else module.__name__.rsplit(".", 1)[-1])
         if pm.is_blocked(name):
             continue
         if _register(pm, module, name, loaded, problem):
-            kind = "file" if spec.endswith(".py") or os.sep in spec else "module"
+            kind = "file" if is_file else "module"
             where = str(Path(spec).resolve()) if kind == "file" else spec
             loaded.origins[name] = PluginOrigin(name, kind, where, getattr(module, "__version__", None))
 

@@ -1,0 +1,110 @@
+"""Group the physical lines of a batch into log entries.
+
+An entry starts at a header line (``MM-DD-YYYY @ HH:MM:SS - `` or
+``YYYY-MM-DDTHH:MM:SS+00:00 LEVEL ``) and runs to the next one.  The result has
+one row per entry: where it starts, its header time and level, the first line
+of its message, and the ``key: value`` lines of Request/Response entries
+(``method``, ``uri``, ``user-agent``, ``body``, ``duration``, ``code``,
+``message`` and the ``x-fb-*`` ids of ``print_r`` header blocks).  Everything is
+column expressions; the only grouping is one ``group_by`` over the few key lines.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .patterns import CONTEXT_SUFFIX, ENTRY_START, HEADER_PARTS, KV_KEYS, KV_PREFIX
+
+REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
+
+#: Columns of the entries frame built here (kv columns use ``kv_`` + key with '-' as '_').
+KV_COLUMNS = {k: "kv_" + k.replace("-", "_") for k in KV_KEYS}
+
+
+def strip_context(expr: pl.Expr) -> pl.Expr:
+    """Drop a v2 `` CONTEXT: {...}`` suffix (only touches values that contain it)."""
+    return (
+        pl.when(expr.str.contains(" CONTEXT: ", literal=True))
+        .then(expr.str.replace(CONTEXT_SUFFIX, ""))
+        .otherwise(expr)
+    )
+
+
+def split_entries(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(entries, rejects)`` for a ``file, line, text`` batch."""
+    text = pl.col("text")
+    new_file = pl.col("file") != pl.col("file").shift(1, fill_value="")
+    lines = batch.select(
+        "file", "line", "text", text.str.contains(ENTRY_START).alias("_hdr"), new_file.alias("_new_file")
+    ).with_columns(
+        (pl.col("_hdr") | pl.col("_new_file")).cum_sum().alias("entry"),
+        # True on every line of a segment that began with a header
+        pl.when(pl.col("_hdr") | pl.col("_new_file")).then(pl.col("_hdr")).forward_fill().alias("_in_entry"),
+    )
+
+    rejects = _orphan_rejects(lines)
+    body = lines.filter(pl.col("_in_entry"))
+
+    headers = _headers(body.filter(pl.col("_hdr")))
+    kv = _key_values(body.filter(~pl.col("_hdr")))
+    entries = headers.join(kv, on="entry", how="left", maintain_order="left")
+    for col in [*KV_COLUMNS.values(), "body_line"]:
+        if col not in entries.columns:
+            entries = entries.with_columns(pl.lit(None, dtype=pl.Int64 if col == "body_line" else pl.String).alias(col))
+
+    bad_time = entries.filter(pl.col("logged_at").is_null()).select(
+        "file", "line", pl.lit("log header with an impossible date/time; entry skipped").alias("reason")
+    )
+    return entries.filter(pl.col("logged_at").is_not_null()), pl.concat([rejects, bad_time])
+
+
+def _orphan_rejects(lines: pl.DataFrame) -> pl.DataFrame:
+    """One reject per block of non-blank lines that precede the first header."""
+    orphans = lines.filter(~pl.col("_in_entry") & (pl.col("text").str.strip_chars() != ""))
+    if orphans.is_empty():
+        return pl.DataFrame(schema=REJECT_SCHEMA)
+    return (
+        orphans.group_by("file", "entry", maintain_order=True)
+        .agg(pl.col("line").first(), pl.len().alias("n"))
+        .select(
+            "file",
+            "line",
+            pl.format("{} line(s) before the first log header (the entry started earlier or the file is cut)", "n").alias("reason"),
+        )
+    )
+
+
+def _headers(hdr: pl.DataFrame) -> pl.DataFrame:
+    parts = pl.col("text").str.extract_groups(HEADER_PARTS)
+    legacy = parts.struct.field("yy").is_not_null()
+    local_text = pl.concat_str(
+        [parts.struct.field(f) for f in ("yy", "mo", "dd")], separator="-"
+    ) + " " + parts.struct.field("hms")
+    local = local_text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.replace_time_zone("UTC")
+    iso = parts.struct.field("iso").str.to_datetime("%+", time_zone="UTC", strict=False)
+    return hdr.select(
+        "file",
+        "line",
+        "entry",
+        pl.when(legacy).then(local).otherwise(iso).dt.cast_time_unit("us").alias("logged_at"),
+        legacy.alias("_tz_local"),
+        parts.struct.field("level").str.to_uppercase().alias("level"),
+        strip_context(parts.struct.field("msg")).str.strip_chars().alias("msg"),
+    )
+
+
+def _key_values(rest: pl.DataFrame) -> pl.DataFrame:
+    prefix = pl.col("text").str.extract(KV_PREFIX, 1)
+    kv = (
+        rest.select("entry", "line", "text", prefix.alias("prefix"))
+        .filter(pl.col("prefix").is_not_null())
+        .select(
+            "entry",
+            "line",
+            pl.col("prefix").str.strip_chars(" \t[]=>:").str.to_lowercase().alias("key"),
+            strip_context(pl.col("text").str.slice(pl.col("prefix").str.len_chars())).alias("value"),
+        )
+    )
+    aggs = [pl.col("value").filter(pl.col("key") == k).first().alias(col) for k, col in KV_COLUMNS.items()]
+    aggs.append(pl.col("line").filter(pl.col("key") == "body").first().alias("body_line"))
+    return kv.group_by("entry").agg(aggs)

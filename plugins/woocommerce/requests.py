@@ -1,0 +1,120 @@
+"""CAPI Request entries -> one ``server_event`` row per event in ``body.data``."""
+
+from __future__ import annotations
+
+import polars as pl
+from auditor import USER_DATA_KEYS, classify_user_data
+from auditor.redact import redact_expr
+
+from .entries import REJECT_SCHEMA
+from .jsonsafe import safe_json_decode
+from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
+
+CONNECTOR = "facebook-for-woocommerce"
+
+# Every leaf is String (or List(String) for user_data, which Meta accepts as
+# arrays): Polars turns JSON numbers into their text, so ints, floats and
+# strings all decode, and the raw spelling of event_time/value stays visible.
+_EVENT = pl.Struct({
+    "event_name": pl.String,
+    "event_time": pl.String,
+    "event_id": pl.String,
+    "action_source": pl.String,
+    "event_source_url": pl.String,
+    "custom_data": pl.Struct({"value": pl.String, "currency": pl.String, "order_id": pl.String}),
+    "user_data": pl.Struct({k: pl.List(pl.String) for k in USER_DATA_KEYS}),
+})
+BODY_DTYPE = pl.Struct({"data": pl.List(_EVENT), "partner_agent": pl.String, "test_event_code": pl.String})
+
+#: Integer (optionally fractional) seconds: up to 11 digits.  13-digit
+#: milliseconds and ISO strings stay null in ``event_time`` (see ``event_time_raw``).
+_SECONDS = r"^-?\d{1,11}(?:\.\d+)?$"
+
+
+def uri_path(uri: pl.Expr) -> pl.Expr:
+    """``/v20.0/123/events`` from a full uri, without host or query string."""
+    return uri.str.replace(r"^[a-zA-Z]+://[^/]+", "").str.replace(r"[?#].*$", "")
+
+
+def version_exprs() -> list[pl.Expr]:
+    """pixel_id, account, graph_version and connector_version of a request entry."""
+    ev = pl.col("kv_uri").str.extract_groups(EVENTS_URI)
+    return [
+        ev.struct.field("px").alias("pixel_id"),
+        ev.struct.field("px").alias("account"),
+        ev.struct.field("gv").alias("graph_version"),
+    ]
+
+
+def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(rows, rejects)`` for entries whose ``_etype`` is ``capi_request``."""
+    body_text = pl.col("kv_body").str.strip_chars()
+    looks_json = body_text.str.starts_with("{") & body_text.str.ends_with("}")
+    req = req.with_columns(pl.when(looks_json).then(body_text).alias("_body_text"))
+    decoded = safe_json_decode(req.get_column("_body_text"), BODY_DTYPE)
+    req = req.with_columns(decoded.alias("_body"))
+    data = pl.col("_body").struct.field("data")
+    ok = data.list.len() > 0
+
+    rejects = req.filter(~ok.fill_null(False)).select(
+        "file",
+        pl.coalesce("body_line", "line").alias("line"),
+        pl.when(pl.col("kv_body").is_null())
+        .then(pl.lit("CAPI request entry without a body line (cut or half-written entry)"))
+        .when(pl.col("_body").is_null())
+        .then(pl.lit("CAPI request body is not valid JSON of the expected shape (cut or half-written entry?)"))
+        .otherwise(pl.lit("CAPI request body has no events in 'data'"))
+        .alias("reason"),
+    ).cast(REJECT_SCHEMA)
+
+    ua_version = pl.col("kv_user_agent").str.extract(USER_AGENT_VERSION, 1)
+    partner_agent = pl.col("_body").struct.field("partner_agent")
+    per_request = req.filter(ok.fill_null(False)).select(
+        "file", "line", "logged_at", "_tz_local", "_etype",
+        *version_exprs(),
+        pl.coalesce(ua_version, partner_agent.str.extract(PARTNER_AGENT_VERSION, 1)).alias("connector_version"),
+        partner_agent.alias("partner_agent"),
+        pl.col("_body").struct.field("test_event_code").alias("test_event_code"),
+        pl.format("{}:{}", "file", "line").alias("batch_id"),
+        data.list.len().cast(pl.Int64).alias("batch_size"),
+        pl.col("kv_method").fill_null("POST").alias("_method"),
+        uri_path(pl.col("kv_uri")).alias("_path"),
+        pl.struct(
+            pl.col("level"),
+            pl.col("kv_duration").str.strip_suffix("s").cast(pl.Float64, strict=False).alias("duration_s"),
+        ).struct.json_encode().alias("extra"),
+        data.alias("_ev"),
+    )
+    events = per_request.explode("_ev")
+    ev = pl.col("_ev")
+    cd = ev.struct.field("custom_data")
+    ud = ev.struct.field("user_data")
+    raw_time = ev.struct.field("event_time").str.strip_chars()
+    seconds = raw_time.str.extract(r"^(-?\d+)", 1).cast(pl.Int64, strict=False)
+    url = ev.struct.field("event_source_url")
+    rows = events.with_columns(
+        pl.lit("woocommerce").alias("source"),
+        pl.lit("server_event").alias("kind"),
+        pl.lit(CONNECTOR).alias("connector"),
+        ev.struct.field("event_name").alias("event_name"),
+        ev.struct.field("event_id").alias("event_id"),
+        raw_time.alias("event_time_raw"),
+        pl.when(raw_time.str.contains(_SECONDS))
+        .then(pl.from_epoch(seconds, time_unit="s").dt.replace_time_zone("UTC"))
+        .alias("event_time"),
+        cd.struct.field("value").alias("value_raw"),
+        cd.struct.field("value").str.strip_chars().cast(pl.Float64, strict=False).alias("value"),
+        cd.struct.field("currency").alias("currency"),
+        cd.struct.field("order_id").str.replace(r"^(\d+)\.0+$", "${1}").alias("order_id"),
+        ev.struct.field("action_source").alias("action_source"),
+        redact_expr(url).alias("event_source_url"),
+        url.str.extract(r"^[a-zA-Z]+://([^/:?#@]+)", 1).str.to_lowercase().alias("shop"),
+        *[ud.struct.field(k).alias(f"raw_ud_{k}") for k in USER_DATA_KEYS],
+    ).with_columns(
+        redact_expr(
+            pl.concat_str(
+                [pl.lit("Request "), pl.col("_method"), pl.lit(" "), pl.col("_path"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")]
+            )
+        ).alias("message"),
+    ).drop("_ev", "_method", "_path")
+    return classify_user_data(rows), rejects
