@@ -59,7 +59,7 @@ def status_rows(st: pl.DataFrame) -> pl.DataFrame:
         pl.when(et == "connection_invalid").then(conn.struct.field("sub")).cast(pl.Int64, strict=False).alias("error_subcode"),
         pl.when(pixel_error & ~transport).then(msg.str.extract(PIXEL_ERROR_TYPE, 1)).alias("error_type"),
         pl.when(et == "plugin_updated").then(msg.str.extract(PLUGIN_UPDATED, 1)).alias("connector_version"),
-        redact_expr(text.str.slice(0, MESSAGE_CHARS)).alias("message"),
+        redact_expr(text).str.slice(0, MESSAGE_CHARS).alias("message"),
         pl.struct(
             pl.col("level"),
             pl.when(et == "other_request").then(uri_path(pl.col("kv_uri"))).alias("endpoint"),

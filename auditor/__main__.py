@@ -1,0 +1,5 @@
+"""`python -m auditor` runs the capi-audit CLI."""
+
+from .cli import main
+
+main()
