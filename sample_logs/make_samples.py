@@ -427,7 +427,7 @@ def funnel(rng, shop, start, purchase, locale, pageview_share=0.35, gen2x=False,
     return out, t
 
 
-def session_starts(rng, day_start, n, hour_lo, hour_hi, weights=None):
+def session_starts(rng, day_start, n, hour_lo, hour_hi):
     """n session start times inside [hour_lo, hour_hi) of the day, sorted."""
     starts = []
     for _ in range(n):
@@ -715,10 +715,12 @@ def story_broken_after_update(facts):
         day = ts(2026, 5, d)
         for purchase, n in ((True, 14), (False, 12)):
             for start in session_starts(rng, day, n, 6.0, 22.5):
-                if start < ts(2026, 5, 4, 9, 12, 40) or start > update_at - 1500:
+                if start <= ts(2026, 5, 4, 9, 12, 42) or start > update_at - 1500:
                     continue
                 evs, _ = funnel(rng, old, start, purchase, "de", pageview_share=0.3)
                 sends.extend((t, ev, c, old) for t, ev, c in evs)
+    evs, _ = funnel(rng, old, ts(2026, 5, 4, 9, 12, 42), True, "de", pageview_share=1.0)
+    sends.extend((t, ev, c, old) for t, ev, c in evs)
     new.next_order = old.next_order
     new.next_ext = old.next_ext
     # exactly two server events from 3.7.1, then nothing
@@ -816,7 +818,7 @@ def story_export_zip(facts):
         day = ts(2026, 6, d)
         for purchase, n in ((True, 7), (False, 8)):
             for start in session_starts(rng, day, n, 6.0, 21.0):
-                if outage[0] - 1200 <= start < outage[1] or start > invalid_at - 900:
+                if outage[0] - 1500 <= start < outage[1] or start > invalid_at - 1500:
                     continue
                 evs, _ = funnel(rng, shop, start, purchase, "dk", pageview_share=0.3)
                 sends.extend(evs)
@@ -991,8 +993,8 @@ def story_graph_api(facts):
         t += 600 + rng.randint(0, 4)
     for k in rl:
         plan[k] = rl[k]
-    short_at = ts(2026, 7, 1, 11, 20, 2)
     plan = {k: v for k, v in plan.items() if not (ts(2026, 7, 1, 11, 55) <= k < ts(2026, 7, 1, 12, 35)) or v}
+    short_at = min((k for k in plan if plan[k] is None), key=lambda k: abs(k - ts(2026, 7, 1, 11, 20, 0)))
     plan[short_at] = "short"
     for t in sorted(plan):
         v = plan[t]
@@ -1028,17 +1030,20 @@ def story_graph_api(facts):
     out = []
     t = ts(2026, 7, 2, 8, 0, 1)
     specials = {ts(2026, 7, 2, 10, 42, 17): "2804003", ts(2026, 7, 2, 13, 5, 44): "17"}
+    perm_start = ts(2026, 7, 2, 16, 5, 41)
     first_line = True
     while t < ts(2026, 7, 2, 19, 0, 0):
         ms = 123 if first_line else rng.randint(0, 999)
         first_line = False
-        if t >= ts(2026, 7, 2, 16, 5, 41):
+        if t >= perm_start:
             body = err200()
             f["perm"].append((t, "code 200 (capi-sender.log)"))
         else:
             body = ok(3 if t == ts(2026, 7, 2, 8, 0, 1) else rng.choice([1, 1, 1, 2, 2, 3, 4, 5]))
         out.append("%s %s" % (iso_ms(t, ms), json.dumps(body, separators=(",", ":"))))
         nxt = t + rng.randint(150, 560)
+        if t < perm_start < nxt:
+            nxt = perm_start
         for st, kind in specials.items():
             if t < st <= nxt:
                 if kind == "2804003":
@@ -1050,10 +1055,6 @@ def story_graph_api(facts):
                     f["rate"].append((st, "code 17 (capi-sender.log)"))
                 out.append("%s %s" % (iso_ms(st, rng.randint(0, 999)), json.dumps(b, separators=(",", ":"))))
         t = nxt
-        if t == ts(2026, 7, 2, 16, 5, 41):
-            pass
-        if ts(2026, 7, 2, 16, 0, 0) <= t < ts(2026, 7, 2, 16, 5, 41):
-            t = ts(2026, 7, 2, 16, 5, 41)
     write("graph_api/capi-sender.log", "\n".join(out) + "\n")
 
     # -- python-sdk-errors.log: facebook_business FacebookRequestError blocks, 2026-07-03
@@ -1070,7 +1071,6 @@ def story_graph_api(facts):
         return "%s,%03d ERROR capi_sender: %s" % (utc(when).strftime("%Y-%m-%d %H:%M:%S"), ms, text)
 
     def py_event(name, when, oid, ud_extra, custom):
-        sess = new_session(rng, None, when - 300) if False else None
         ud = {"em": [sha("%s@example.org" % rand_str(rng, string.ascii_lowercase, 8))],
               "ph": [sha("3519%08d" % rng.randint(0, 99999999))]}
         ud.update(ud_extra)
@@ -1137,10 +1137,10 @@ def story_graph_api(facts):
     g = []
     uri10 = "https://graph.facebook.com/v10.0/%s/events" % px
     t500 = ts(2026, 7, 4, 2, 14, 2)
+    f["guzzle_500_summary"] = summary(graph_error("An unexpected error has occurred. Please retry your request later.",
+                                                 code=2, transient=True, trace=fbtrace(rng), transient_first=True))
     g.append("%s - Facebook Business Extension :: Fail to send server event! Error Message: Server error: `POST %s` resulted in a "
-             "`500 Internal Server Error` response:\n%s\n\n"
-             % (oc_time(t500), uri10, summary(graph_error("An unexpected error has occurred. Please retry your request later.",
-                                                          code=2, transient=True, trace=fbtrace(rng), transient_first=True))))
+             "`500 Internal Server Error` response:\n%s\n\n" % (oc_time(t500), uri10, f["guzzle_500_summary"]))
     f["conn"].append((t500, "HTTP 500 code 2 (guzzle.log)"))
     g.append("%s - PHP Notice:  Undefined index: fbp in /var/www/opencart/catalog/controller/extension/module/facebook_business.php on line 412\n"
              % oc_time(ts(2026, 7, 4, 9, 12, 1)))
@@ -1148,7 +1148,7 @@ def story_graph_api(facts):
         g.append("%s - Facebook Business Extension :: Fail to send server event! Error Message: Client error: `POST %s` resulted in a "
                  "`400 Bad Request` response:\n%s\n\n"
                  % (oc_time(when), uri10, summary(graph_error("Invalid parameter", code=100, subcode=2804014, transient=False,
-                                                              title="Invalid Parameter", msg="Invalid value for parameter.", trace=fbtrace(rng)))))
+                                                              trace=fbtrace(rng)))))
         f["rejected"].append((when, "code 100/2804014 (guzzle.log)"))
     write("graph_api/guzzle.log", "".join(g))
 
@@ -1312,7 +1312,8 @@ def make_readme(facts):
     a("  Codes 17 and 4 carry `is_transient: true`; 613 does not.")
     a("* **payload-rejected**: %d, %s (%s)." % (len(G["rejected"]), span(G["rejected"]), "; ".join("%s %s" % (iso_z(t), d) for t, d in sorted(G["rejected"]))))
     a("* **permission-revoked**: %d × `(#200) The user hasn't authorized the application to perform this action`, %s, after successes" % (len(G["perm"]), span(G["perm"])))
-    a("  on both senders (capi-sender.log from 2026-07-02T16:05:41Z, responses.ndjson wrapper B from 2026-07-02T16:30:02Z).")
+    a("  on both senders (capi-sender.log from %s, responses.ndjson wrapper B from %s)." % (
+        iso_z(min(t for t, d in G["perm"] if "capi-sender" in d)), iso_z(min(t for t, d in G["perm"] if "ndjson" in d))))
     a("* **token-expired**: %d, %s (code 190 / subcode 460, password changed)." % (len(G["token"]), span(G["token"])))
     a("* **connectivity-failure**: %d, %s (%s)." % (len(G["conn"]), span(G["conn"]), "; ".join(d for _, d in sorted(G["conn"]))))
     a("* **pii-unhashed**: 1 at %s – `\"ct\": \"lisboa\"` in clear inside the SDK `Params` (the call was rejected with 2804016)." % iso_z(G["pii"][0][0]))
@@ -1334,7 +1335,8 @@ def make_readme(facts):
     a("* v1 handler writes `entry . PHP_EOL`: blank line after multi-line Request/Response entries, none after single-line messages")
     a("  such as `Could not send Pixel event: …`.")
     a("* After a transport failure the Response entry is `Response` / `code:` / `message:` / `body:` with empty values.")
-    a("* Guzzle's summary cuts the JSON at exactly 120 characters, so the server-error line ends `…\"is_transient\":true,\"c (truncated...)`.")
+    a("* Guzzle's summary cuts the JSON at exactly 120 characters (the real 2804014 example is exactly that), so the server-error")
+    a("  line is `%s`, not a cut after `fbtrace_id`." % G["guzzle_500_summary"])
     a("* WooCommerce file-name dates are UTC days; v2 hashes differ per day (hash of the file id), v1 hashes are identical.")
     a("")
     write("README.md", "\n".join(L))
@@ -1348,7 +1350,6 @@ def main():
     story_export_zip(facts)
     story_graph_api(facts)
     make_readme(facts)
-    make_readme(facts)  # second pass so the README lists its own neighbours' final sizes
 
 
 if __name__ == "__main__":
