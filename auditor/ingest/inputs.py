@@ -1,6 +1,7 @@
 """Turn command-line paths into readable input units.
 
-A path may be a file, a directory (walked recursively), a glob, a ``.gz`` file
+A path may be a file, a directory (walked recursively; hidden files,
+``README*`` and ``*.md`` documentation inside it are skipped), a glob, a ``.gz`` file
 or a ``.zip`` archive (each member is its own unit, named
 ``archive.zip!member``; ``.gz`` members are decompressed too).  Units come out
 sorted by name so reports never depend on file-system order.  Paths that do not
@@ -133,8 +134,8 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                     dirs.sort()
                     for fname in sorted(files):
                         fpath = Path(root) / fname
-                        if fname.startswith("."):
-                            continue
+                        if fname.startswith(".") or fname.upper().startswith("README") or fname.endswith(".md"):
+                            continue  # hidden files and documentation next to the logs
                         try:
                             units.extend(_file_units(fpath, _display(fpath, path)))
                         except (OSError, zipfile.BadZipFile, EOFError) as exc:
