@@ -22,7 +22,7 @@ RATE_LIMIT_CODES = (4, 17, 32, 613, 80004)
 PERMISSION_CODES = (3, 10, *range(200, 300))
 TRANSIENT_SERVER_CODES = (1, 2)
 
-_TOKEN_TEXT = r"(?i)error validating access token|access token could not be decrypted|invalid oauth access token|access token is missing"
+_TOKEN_TEXT = r"(?i)error validating access token|access token could not be decrypted|invalid oauth access token"
 _RATE_TEXT = r"(?i)\(#(4|17|32|613)\)|request limit reached"
 _PERMISSION_TEXT = r"(?i)\(#(10|200)\)|does not have permission"
 
@@ -41,7 +41,6 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
     no_code = code.is_null()
     diag = (
         pl.when(code == 190).then(pl.lit("token-expired"))
-        .when(sig == "token_missing").then(pl.lit("token-expired"))
         .when(code.is_in(PERMISSION_CODES) | ((code == 100) & (sub == 33))).then(pl.lit("permission-revoked"))
         .when(code.is_in(RATE_LIMIT_CODES)).then(pl.lit("rate-limited"))
         .when(code == 100).then(pl.lit("payload-rejected"))
@@ -182,7 +181,11 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
     changes = pl.concat([changes, markers.select(changes.columns)], how="vertical_relaxed").sort(["account", "logged_at"])
     if changes.is_empty():
         return []
-    errors = classify(frame).filter(pl.col("diag").is_not_null())
+    # a connector that lost its token after an update is broken by the update,
+    # not by an expired token: count those lines as errors after the change
+    errors = classify(frame).with_columns(
+        pl.when(pl.col("signal") == "token_missing").then(pl.lit("access token missing")).otherwise(pl.col("diag")).alias("diag")
+    ).filter(pl.col("diag").is_not_null())
     ok = frame.filter((pl.col("signal") == "success") | (pl.col("kind") == "server_event")).select("account", "logged_at")
     findings = []
     for (account,), acc_changes in changes.group_by(["account"], maintain_order=True):
