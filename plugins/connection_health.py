@@ -90,9 +90,34 @@ def _partial_batches(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _drop_echoes(errors: pl.DataFrame, within_s: int = 120) -> pl.DataFrame:
+    """Drop connector status lines that echo a response already counted.
+
+    Some connectors log their own line about an error next to the response
+    (WooCommerce >= 3.7.1 writes 'Facebook connection invalid (error 190 ...)'
+    just before its request/response): same account, same code, within two
+    minutes means the same send.
+    """
+    status = errors.filter((pl.col("kind") == "status") & pl.col("error_code").is_not_null() & pl.col("logged_at").is_not_null())
+    if status.is_empty():
+        return errors
+    responses = (
+        errors.filter((pl.col("kind") == "api_response") & pl.col("logged_at").is_not_null())
+        .select("account", "error_code", pl.col("logged_at").alias("_resp_at")).sort("_resp_at")
+    )
+    matched = (
+        status.with_row_index("_i").sort("logged_at")
+        .join_asof(responses, left_on="logged_at", right_on="_resp_at", by=["account", "error_code"],
+                   strategy="nearest", tolerance=timedelta(seconds=within_s), check_sortedness=False)
+        .filter(pl.col("_resp_at").is_not_null())
+    )
+    echo_keys = matched.select("file", "line")
+    return errors.join(echo_keys, on=["file", "line"], how="anti", maintain_order="left")
+
+
 def connection_findings(ctx: CheckContext) -> list[Finding]:
     frame = ctx.frame
-    errors = classify(frame).filter(pl.col("diag").is_not_null())
+    errors = _drop_echoes(classify(frame).filter(pl.col("diag").is_not_null()))
     partial = _partial_batches(frame)
     successes = _successes(frame)
     sends = _sends(frame)

@@ -59,50 +59,41 @@ def split_entries(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _orphan_rejects(lines: pl.DataFrame) -> pl.DataFrame:
-    """One reject per block of non-blank lines that precede the first header."""
-    orphans = lines.filter(~pl.col("_in_entry") & (pl.col("text").str.strip_chars() != ""))
-    if orphans.is_empty():
-        return pl.DataFrame(schema=REJECT_SCHEMA)
-    return (
-        orphans.group_by("file", "entry", maintain_order=True)
-        .agg(pl.col("line").first(), pl.len().alias("n"))
-        .select(
-            "file",
-            "line",
-            pl.format("{} line(s) before the first log header (the entry started earlier or the file is cut)", "n").alias("reason"),
-        )
+    """Non-blank lines that precede the first header (of the batch, or of a file in it)."""
+    return lines.filter(~pl.col("_in_entry") & (pl.col("text").str.strip_chars() != "")).select(
+        "file",
+        "line",
+        pl.lit("line before the first log header (its entry started earlier or the file is cut)").alias("reason"),
     )
 
 
 def _headers(hdr: pl.DataFrame) -> pl.DataFrame:
-    parts = pl.col("text").str.extract_groups(HEADER_PARTS)
-    legacy = parts.struct.field("yy").is_not_null()
-    local_text = pl.concat_str(
-        [parts.struct.field(f) for f in ("yy", "mo", "dd")], separator="-"
-    ) + " " + parts.struct.field("hms")
+    hdr = hdr.select("file", "line", "entry", pl.col("text").str.extract_groups(HEADER_PARTS).alias("p")).unnest("p")
+    legacy = pl.col("yy").is_not_null()
+    local_text = pl.concat_str([pl.col("yy"), pl.col("mo"), pl.col("dd")], separator="-") + " " + pl.col("hms")
     local = local_text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.replace_time_zone("UTC")
-    iso = parts.struct.field("iso").str.to_datetime("%+", time_zone="UTC", strict=False)
+    iso = pl.col("iso").str.to_datetime("%+", time_zone="UTC", strict=False)
     return hdr.select(
         "file",
         "line",
         "entry",
         pl.when(legacy).then(local).otherwise(iso).dt.cast_time_unit("us").alias("logged_at"),
         legacy.alias("_tz_local"),
-        parts.struct.field("level").str.to_uppercase().alias("level"),
-        strip_context(parts.struct.field("msg")).str.strip_chars().alias("msg"),
+        pl.col("level").str.to_uppercase().alias("level"),
+        strip_context(pl.col("msg")).str.strip_chars().alias("msg"),
     )
 
 
 def _key_values(rest: pl.DataFrame) -> pl.DataFrame:
-    prefix = pl.col("text").str.extract(KV_PREFIX, 1)
     kv = (
-        rest.select("entry", "line", "text", prefix.alias("prefix"))
+        rest.select("entry", "line", "text", pl.col("text").str.extract(KV_PREFIX, 1).alias("prefix"))
         .filter(pl.col("prefix").is_not_null())
+        .with_columns(pl.col("text").str.slice(pl.col("prefix").str.len_chars()).alias("value"))
         .select(
             "entry",
             "line",
             pl.col("prefix").str.strip_chars(" \t[]=>:").str.to_lowercase().alias("key"),
-            strip_context(pl.col("text").str.slice(pl.col("prefix").str.len_chars())).alias("value"),
+            strip_context(pl.col("value")).alias("value"),
         )
     )
     aggs = [pl.col("value").filter(pl.col("key") == k).first().alias(col) for k, col in KV_COLUMNS.items()]

@@ -2,6 +2,7 @@
 
 ``_etype`` values: ``capi_request`` (a Request to ``/<pixel>/events``),
 ``other_request`` (any other Graph call the plugin logs, e.g. catalog sync),
+``cut_request`` (a Request entry without its ``uri:`` line: the writer died),
 ``response``, ``pixel_error`` (``Could not send Pixel event: ...``),
 ``connection_invalid``, ``crawler``, ``token_missing``, ``plugin_updated``, ``log``.
 """
@@ -20,7 +21,7 @@ from .patterns import (
 )
 
 ETYPES = (
-    "capi_request", "other_request", "response", "pixel_error", "connection_invalid",
+    "capi_request", "other_request", "cut_request", "response", "pixel_error", "connection_invalid",
     "crawler", "token_missing", "plugin_updated", "log",
 )
 
@@ -30,7 +31,9 @@ def etype_expr() -> pl.Expr:
     return (
         pl.when(msg == "Request")
         .then(
-            pl.when(pl.col("kv_uri").str.contains(EVENTS_URI))
+            pl.when(pl.col("kv_uri").is_null())
+            .then(pl.lit("cut_request"))
+            .when(pl.col("kv_uri").str.contains(EVENTS_URI))
             .then(pl.lit("capi_request"))
             .otherwise(pl.lit("other_request"))
         )

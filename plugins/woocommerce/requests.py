@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 from auditor import USER_DATA_KEYS, classify_user_data
-from auditor.redact import redact_expr
 
 from .entries import REJECT_SCHEMA
 from .jsonsafe import safe_json_decode
 from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
+from .redaction import redact_columns
 
 CONNECTOR = "facebook-for-woocommerce"
 
@@ -48,9 +48,8 @@ def version_exprs() -> list[pl.Expr]:
 
 def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(rows, rejects)`` for entries whose ``_etype`` is ``capi_request``."""
-    body_text = pl.col("kv_body").str.strip_chars()
-    looks_json = body_text.str.starts_with("{") & body_text.str.ends_with("}")
-    req = req.with_columns(pl.when(looks_json).then(body_text).alias("_body_text"))
+    body_text = pl.col("kv_body")
+    req = req.with_columns(pl.when(body_text.str.starts_with("{")).then(body_text).alias("_body_text"))
     decoded = safe_json_decode(req.get_column("_body_text"), BODY_DTYPE)
     req = req.with_columns(decoded.alias("_body"))
     data = pl.col("_body").struct.field("data")
@@ -107,14 +106,15 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         cd.struct.field("currency").alias("currency"),
         cd.struct.field("order_id").str.replace(r"^(\d+)\.0+$", "${1}").alias("order_id"),
         ev.struct.field("action_source").alias("action_source"),
-        redact_expr(url).alias("event_source_url"),
+        url.alias("event_source_url"),
         url.str.extract(r"^[a-zA-Z]+://([^/:?#@]+)", 1).str.to_lowercase().alias("shop"),
         *[ud.struct.field(k).alias(f"raw_ud_{k}") for k in USER_DATA_KEYS],
     ).with_columns(
-        redact_expr(
-            pl.concat_str(
-                [pl.lit("Request "), pl.col("_method"), pl.lit(" "), pl.col("_path"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")]
-            )
+        pl.concat_str(
+            [pl.lit("Request "), pl.col("_method"), pl.lit(" "), pl.col("_path"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")]
         ).alias("message"),
     ).drop("_ev", "_method", "_path")
-    return classify_user_data(rows), rejects
+    # keys no event in the batch has need no state column (it would be all null)
+    absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
+    rows = classify_user_data(rows.drop(absent))
+    return redact_columns(rows, "message", "event_source_url"), rejects

@@ -10,10 +10,10 @@ HTML page or any other non-JSON error body.  Which request a response answers
 from __future__ import annotations
 
 import polars as pl
-from auditor.redact import redact_expr
 
 from .entries import REJECT_SCHEMA
 from .jsonsafe import safe_json_decode
+from .redaction import redact_columns
 from .requests import CONNECTOR
 
 _ERROR = pl.Struct({
@@ -85,10 +85,10 @@ def response_rows(resp: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .when(json_ok).then(pl.lit("events_received=") + pl.col("_body").struct.field("events_received").fill_null("?"))
         .when(body.str.starts_with("<")).then(pl.lit("HTML error page instead of JSON"))
         .when(body.is_null() | (body == "")).then(pl.lit("empty body"))
-        .otherwise(pl.lit("non-JSON body: ") + redact_expr(body).str.slice(0, 80))
+        .otherwise(pl.lit("non-JSON body: ") + body)
     )
     head = pl.concat_str([pl.lit("Response "), pl.col("kv_code").fill_null(""), pl.lit(" "), pl.col("kv_message").fill_null("")])
-    message = redact_expr(head.str.replace_all(r"\s+", " ").str.strip_chars() + pl.lit(": ") + detail).str.slice(0, MESSAGE_CHARS)
+    message = head.str.replace_all(r"\s+", " ").str.strip_chars() + pl.lit(": ") + detail
 
     rows = resp.filter(~bad).select(
         "file", "line", "logged_at", "_tz_local", "_etype",
@@ -105,7 +105,8 @@ def response_rows(resp: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         _int(pl.col("_body").struct.field("events_received")).alias("events_received"),
         fbtrace.alias("fbtrace_id"),
         signal.alias("signal"),
-        message.alias("message"),
+        message.alias("message"),  # redacted whole, then cut (a cut e-mail would escape the rules)
         pl.struct(pl.col("level")).struct.json_encode().alias("extra"),
     )
+    rows = redact_columns(rows, "message").with_columns(pl.col("message").str.slice(0, MESSAGE_CHARS))
     return rows, rejects

@@ -13,9 +13,16 @@ complete`` is ``plugin_updated`` (``connector_version`` = X); the rest is ``log`
 from __future__ import annotations
 
 import polars as pl
-from auditor.redact import redact_expr
 
-from .patterns import CONNECTION_INVALID, GRAPH_CODE_IN_TEXT, PIXEL_ERROR_TYPE, PLUGIN_UPDATED, TRANSPORT_TEXT
+from .patterns import (
+    CONNECTION_INVALID,
+    GRAPH_CODE_IN_TEXT,
+    PIXEL_ERROR_TYPE,
+    PLUGIN_UPDATED,
+    TRANSPORT_TEXT,
+    USER_AGENT_VERSION,
+)
+from .redaction import redact_columns
 from .requests import CONNECTOR, uri_path
 
 MESSAGE_CHARS = 200
@@ -47,7 +54,7 @@ def status_rows(st: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("(empty message)"))
         .otherwise(msg)
     )
-    return st.select(
+    rows = st.select(
         "file", "line", "logged_at", "_tz_local", "_etype",
         pl.lit("woocommerce").alias("source"),
         pl.lit("status").alias("kind"),
@@ -58,10 +65,13 @@ def status_rows(st: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.Int64, strict=False).alias("error_code"),
         pl.when(et == "connection_invalid").then(conn.struct.field("sub")).cast(pl.Int64, strict=False).alias("error_subcode"),
         pl.when(pixel_error & ~transport).then(msg.str.extract(PIXEL_ERROR_TYPE, 1)).alias("error_type"),
-        pl.when(et == "plugin_updated").then(msg.str.extract(PLUGIN_UPDATED, 1)).alias("connector_version"),
-        redact_expr(text).str.slice(0, MESSAGE_CHARS).alias("message"),
+        pl.when(et == "plugin_updated").then(msg.str.extract(PLUGIN_UPDATED, 1))
+        .when(et == "other_request").then(pl.col("kv_user_agent").str.extract(USER_AGENT_VERSION, 1))
+        .alias("connector_version"),
+        text.alias("message"),
         pl.struct(
             pl.col("level"),
             pl.when(et == "other_request").then(uri_path(pl.col("kv_uri"))).alias("endpoint"),
         ).struct.json_encode().alias("extra"),
     )
+    return redact_columns(rows, "message").with_columns(pl.col("message").str.slice(0, MESSAGE_CHARS))
