@@ -1,0 +1,49 @@
+"""``parse`` (one batch of lines -> canonical rows) and ``finalize`` (all rows).
+
+``parse`` turns each entry into rows on its own.  What needs neighbouring
+entries (which request a response answers, the pixel and version carried to
+status lines) is done once in ``finalize`` by :func:`.linking.link`, over all
+rows of the source in file/line order, so batch boundaries never cut a
+request from its response; then :func:`.timezone.localize` fixes legacy times.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from auditor import ParseContext, conform
+
+from .entries import REJECT_SCHEMA, split_entries
+from .kinds import etype_expr
+from .linking import link
+from .requests import request_rows
+from .responses import response_rows
+from .status import status_rows
+from .timezone import localize
+
+#: Private working columns passed from ``parse`` to ``finalize``.
+PRIVATE = {"_tz_local": pl.Boolean, "_etype": pl.String, "_resp_signal": pl.String}
+
+
+def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    entries, rejects = split_entries(batch)
+    entries = entries.with_columns(etype_expr())
+    et = pl.col("_etype")
+
+    req, req_rejects = request_rows(entries.filter(et == "capi_request"))
+    resp, resp_rejects = response_rows(entries.filter(et == "response"))
+    resp = resp.with_columns(pl.col("signal").alias("_resp_signal"))
+    status = status_rows(entries.filter(~et.is_in(("capi_request", "response", "cut_request"))))
+    cut = entries.filter(et == "cut_request").select(
+        "file", "line", pl.lit("request entry without its uri line (cut or half-written entry)").alias("reason")
+    )
+
+    rows = pl.concat([conform(df, keep_private=True) for df in (req, resp, status)], how="diagonal_relaxed")
+    rows = conform(rows.with_columns(pl.col(c).cast(t) for c, t in PRIVATE.items()), keep_private=True)
+    all_rejects = pl.concat([rejects, req_rejects, resp_rejects, cut], how="vertical").cast(REJECT_SCHEMA)
+    return rows, all_rejects.sort("file", "line")
+
+
+def finalize(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
+    if frame.is_empty() or "_etype" not in frame.columns:
+        return frame
+    return localize(link(frame), ctx)
