@@ -50,8 +50,10 @@ def test_disable_plugin_by_name(cli, audit_json, monkeypatch):
     code, report, _ = audit_json(str(INHOUSE_LOG), "--plugin", str(INHOUSE_PLUGIN), "--disable", "connection_health")
     assert report["findings"] == [] and code == 0
     monkeypatch.setenv("CAPI_AUDIT_DISABLE_PLUGINS", "inhouse_sender")
+    listing = json.loads(cli("plugins", "--plugin", str(INHOUSE_PLUGIN), "--json").stdout)
+    assert "inhouse_sender" not in {p["name"] for p in listing["plugins"]}
     code, report, result = audit_json(str(INHOUSE_LOG), "--plugin", str(INHOUSE_PLUGIN))
-    assert code == 2 and "no input file was recognised" in result.stderr
+    assert report is None or "inhouse_sender" not in report["inputs"]["by_source"]
 
 
 def test_broken_plugin_is_named_and_others_still_report(tmp_path, audit_json):
