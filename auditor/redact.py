@@ -100,3 +100,19 @@ def redact_obj(obj):
 def redact_url(url: str) -> str:
     """A URL without secrets or query-string PII (kept: scheme, host, path)."""
     return redact_text(url)
+
+
+def redact_columns(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """``df`` with the string ``columns`` redacted by :func:`redact_expr`.
+
+    Log columns repeat the same few texts, so each *distinct* value is
+    redacted once and mapped back: same result, a fraction of the regex work.
+    """
+    exprs = []
+    for name in columns:
+        distinct = df.get_column(name).drop_nulls().unique()
+        if distinct.is_empty():
+            continue
+        redacted = pl.select(redact_expr(pl.lit(distinct))).to_series()
+        exprs.append(pl.col(name).replace_strict(distinct, redacted, default=None, return_dtype=pl.String).alias(name))
+    return df.with_columns(exprs) if exprs else df

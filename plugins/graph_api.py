@@ -53,6 +53,7 @@ import polars as pl
 
 from auditor import ParseContext, Source, empty_frame, hookimpl
 from auditor.redact import redact_expr
+from auditor.attribution import fill_pixel_by_folder
 
 CONNECTOR = "graph-api-log"
 S = pl.String
@@ -874,10 +875,16 @@ def _parse_array_document(file: str, text: str, ctx: ParseContext) -> tuple[pl.D
 # Registration
 # --------------------------------------------------------------------------
 
+def finalize(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
+    """Attribute responses that name no pixel (bare bodies) to their folder's pixel."""
+    return fill_pixel_by_folder(frame, ctx)
+
+
 SOURCE = Source(
     name="graph_api",
     sniff=sniff_lines,
     parse=parse_lines,
+    finalize=finalize,
     framing="entries",
     entry_start=ENTRY_START,
     description="Graph API /events responses: NDJSON (bare or wrapped), '<timestamp> <json>' lines, "
@@ -887,6 +894,7 @@ ARRAY_SOURCE = Source(
     name="graph_api_array",
     sniff=sniff_array,
     parse=parse_array,
+    finalize=finalize,
     framing="document",
     description="JSON array export (gcloud --format=json style, maybe .json.gz) of Graph API /events responses",
 )

@@ -28,3 +28,13 @@ def test_redaction_masks_pii_and_secrets_only(text, gone, kept):
     for k in kept:
         assert k in out
     assert pl.select(redact_expr(pl.lit(text))).item() == out
+
+
+def test_redact_columns_maps_distinct_values_back_in_place():
+    from auditor.redact import redact_columns
+
+    texts = [c[0] for c in CASES] * 3 + [None]
+    df = pl.DataFrame({"message": texts, "n": range(len(texts))})
+    out = redact_columns(df, "message")
+    assert out["n"].to_list() == df["n"].to_list()
+    assert out["message"].to_list() == [None if t is None else redact_text(t) for t in texts]

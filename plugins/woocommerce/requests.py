@@ -8,7 +8,7 @@ from auditor import USER_DATA_KEYS, classify_user_data
 from .entries import REJECT_SCHEMA
 from .jsonsafe import safe_json_decode
 from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
-from .redaction import redact_columns
+from auditor.redact import redact_columns
 
 CONNECTOR = "facebook-for-woocommerce"
 

@@ -13,7 +13,7 @@ import polars as pl
 
 from .entries import REJECT_SCHEMA
 from .jsonsafe import safe_json_decode
-from .redaction import redact_columns
+from auditor.redact import redact_columns
 from .requests import CONNECTOR
 
 _ERROR = pl.Struct({

@@ -22,7 +22,7 @@ from .patterns import (
     TRANSPORT_TEXT,
     USER_AGENT_VERSION,
 )
-from .redaction import redact_columns
+from auditor.redact import redact_columns
 from .requests import CONNECTOR, uri_path
 
 MESSAGE_CHARS = 200
