@@ -130,6 +130,8 @@ def parse_units(
                 if rows.height:
                     rows = rows.with_columns(pl.lit(source.name).alias("source"))
                     per_source.setdefault(source.name, []).append(rows)
+        except StrictModeError:
+            raise
         except (OSError, EOFError, ValueError) as exc:  # broken gzip/zip member, truncated archive
             summary.add_error(unit.name, stats.lines, f"stopped reading: {type(exc).__name__}: {exc}")
         except Exception as exc:  # noqa: BLE001 - e.g. zlib.error
