@@ -48,7 +48,7 @@ def _request_entry(rng: random.Random, t: datetime, pixel: str, order: int) -> s
         "action_source": "website",
         "event_time": int(t.timestamp()) - rng.randint(0, 3),
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "event_source_url": f"https:\\/\\/shop.example\\/product\\/item-{order % 500}\\/",
+        "event_source_url": f"https://shop.example/product/item-{order % 500}/",
         "custom_data": {"content_ids": f'["wc_post_id_{order % 500}"]', "content_type": "product", "value": f"{rng.randint(5, 300)}.00", "currency": "EUR"},
         "user_data": {
             "client_ip_address": f"203.0.113.{rng.randint(1, 254)}", "client_user_agent": rng.choice(UAS),
@@ -60,7 +60,8 @@ def _request_entry(rng: random.Random, t: datetime, pixel: str, order: int) -> s
     }
     if name == "Purchase":
         ev["custom_data"]["order_id"] = order
-    body = json.dumps({"data": [ev], "partner_agent": "woocommerce-9.7.1-3.5.2"}, separators=(",", ":"))
+    # PHP's json_encode escapes "/" as "\/"
+    body = json.dumps({"data": [ev], "partner_agent": "woocommerce-9.7.1-3.5.2"}, separators=(",", ":")).replace("/", "\\/")
     return (
         f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Request\nmethod: POST\n"
         f"uri: https://graph.facebook.com/v20.0/{pixel}/events\n"

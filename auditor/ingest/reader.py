@@ -18,7 +18,7 @@ import polars as pl
 
 from .inputs import InputUnit
 
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 READ_STEP = 1024 * 1024
 #: A document (JSON array file) larger than this is refused, not read.
 MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
