@@ -285,6 +285,22 @@ def plugins_list(
         out.print(f"problem: {p['plugin']} ({p['where']}): {p['error']}", style="yellow", markup=False)
 
 
+@plugins_app.command("new")
+def plugins_new(
+    name: Annotated[str, typer.Argument(help="Plugin name, e.g. mystore.")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to create capi-auditor-NAME/.", file_okay=False)] = Path("."),
+) -> None:
+    """Scaffold a ready-to-install plugin project (source, check, ruleset row, sample, test)."""
+    from .scaffold import scaffold
+
+    try:
+        root = scaffold(name, directory)
+    except (ValueError, FileExistsError) as exc:
+        fail(str(exc))
+    typer.echo(f"created {root}")
+    typer.echo(f"next: cd {root} && pip install -e '.[test]' && pytest -q && capi-audit plugins")
+
+
 # history --------------------------------------------------------------------
 @history_app.callback()
 def history_list(

@@ -1,0 +1,136 @@
+"""Helpers for plugin authors' own tests (and ours).
+
+    from auditor.testing import audit_text, make_registry, parse_text, schema_problems
+
+* :func:`make_registry` — a registry holding only the plugins you name (no
+  entry points), so a test sees exactly your source and checks;
+* :func:`parse_text` — run one source over text (or bytes) through the real
+  reader, ``parse``, ``finalize`` and schema conformance, returning the
+  canonical frame and the rejected lines;
+* :func:`schema_problems` / :func:`assert_canonical` — say which column of a
+  source's output is wrong;
+* :func:`audit_text` — audit given files' text with your plugins (and,
+  optionally, the built-ins) and return the JSON report dict.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable
+
+import polars as pl
+
+from .engine import audit, parse_units
+from .ingest.inputs import expand
+from .plugin_manager import load_plugins
+from .registry import Registry
+from .report.model import build_report
+from .ruleset import load_ruleset
+from .schema import validate
+
+__all__ = ["assert_canonical", "audit_text", "make_registry", "parse_text", "schema_problems"]
+
+
+def make_registry(*plugins: ModuleType | object | str, builtins: bool = False) -> Registry:
+    """A registry of exactly ``plugins`` (modules, objects, or module/file
+    names); with ``builtins=True`` the installed entry-point plugins too."""
+    loaded = load_plugins([p for p in plugins if isinstance(p, str)], autoload=builtins)
+    pm = loaded.pm
+    objects = [p for p in plugins if not isinstance(p, str)]
+    for obj in objects:
+        name = getattr(obj, "PLUGIN_NAME", None) or getattr(obj, "__name__", None) or type(obj).__name__
+        if not pm.has_plugin(name):
+            pm.register(obj, name=name)
+    registry = Registry.collect(pm)
+    registry.problems[:0] = loaded.problems
+    return registry
+
+
+def _write(files: dict[str, str | bytes] | str | bytes, folder: Path, default_name: str) -> list[str]:
+    if isinstance(files, (str, bytes)):
+        files = {default_name: files}
+    paths = []
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def parse_text(
+    source: str,
+    text: str | bytes | dict[str, str | bytes],
+    *plugins: ModuleType | object | str,
+    options: dict[str, Any] | None = None,
+    file_name: str = "input.log",
+    builtins: bool = True,
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Parse ``text`` with the source called ``source`` (forced, no sniffing).
+
+    Returns ``(canonical_frame, rejects)``; ``rejects`` are the input errors
+    (``file``, ``line``, ``reason``) the core would report.  Plugin failures
+    raise, so a test sees the traceback.
+    """
+    registry = make_registry(*plugins, builtins=builtins)
+    if source not in registry.sources:
+        raise KeyError(f"no source {source!r}; registered: {sorted(registry.sources)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        units, _ = expand(_write(text, Path(tmp), file_name))
+        frame, summary, _, problems = parse_units(units, registry, force_source=source, options=options, strict=True)
+        prefix = tmp + "/"
+    if problems:
+        raise AssertionError(f"plugin problems: {problems}")
+    errors = [{**e, "file": e["file"].replace(prefix, "")} for e in summary.errors]
+    return frame.with_columns(pl.col("file").str.replace(prefix, "", literal=True)), errors
+
+
+def schema_problems(df: pl.DataFrame) -> list[str]:
+    """What is wrong with ``df`` as canonical output (empty = valid)."""
+    return validate(df)
+
+
+def assert_canonical(df: pl.DataFrame) -> None:
+    """Fail with every wrong column named."""
+    problems = validate(df)
+    if problems:
+        raise AssertionError("not canonical: " + "; ".join(problems))
+
+
+def audit_text(
+    files: dict[str, str | bytes] | str | bytes,
+    *plugins: ModuleType | object | str,
+    builtins: bool = True,
+    ruleset: str = "default",
+    options: dict[str, Any] | None = None,
+    source: str | None = None,
+    file_name: str = "input.log",
+) -> dict[str, Any]:
+    """Audit ``files`` (name -> text, or one text) and return the JSON report."""
+    registry = make_registry(*plugins, builtins=builtins)
+    rules = load_ruleset(ruleset, registry.ruleset_files)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "input"
+        units, _ = expand(_write(files, folder, file_name))
+        result = audit(units, registry, rules, force_source=source, options=options)
+        report = build_report(result)
+    # file names relative to the temporary folder keep reports comparable
+    prefix = str(folder) + "/"
+    for err in report["inputs"]["errors"]:
+        err["file"] = err["file"].replace(prefix, "")
+    for f in report["findings"]:
+        for e in f["evidence"]:
+            e["file"] = e["file"].replace(prefix, "")
+    return report
+
+
+def iter_plugin_hooks() -> Iterable[str]:
+    """Names of every hook of the plugin API."""
+    from . import hookspecs
+
+    return sorted(n for n in dir(hookspecs) if n.startswith("capi_auditor_"))
