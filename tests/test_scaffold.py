@@ -24,6 +24,21 @@ def _run(cmd, cwd=None, env=None):
     return res
 
 
+def install_in_fresh_venv(project: Path, where: Path) -> Path:
+    """pip-install ``project`` (no deps) into a new virtualenv that reuses this
+    environment's capi-auditor and dependencies; return its python."""
+    venv.EnvBuilder(with_pip=True).create(where)
+    py = where / "bin" / "python"
+    purelib = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
+    # capi-auditor and its dependencies come from this environment (their .pth
+    # files too, so an editable install of capi-auditor works); the plugin is
+    # installed into the fresh one only
+    dirs = ", ".join(repr(d) for d in site.getsitepackages())
+    (purelib / "zz_capi_auditor_parent_env.pth").write_text(f"import site; list(map(site.addsitedir, ({dirs},)))\n")
+    _run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(project)])
+    return py
+
+
 def test_plugins_new_project_tests_pass_and_install_as_plugin(cli, tmp_path):
     out = cli("plugins", "new", "Acme Store", "--dir", str(tmp_path))
     assert out.exit_code == 0
@@ -35,17 +50,8 @@ def test_plugins_new_project_tests_pass_and_install_as_plugin(cli, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(root)}
     _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")], cwd=root, env=env)
 
-    # 2. pip-install it into a fresh virtualenv that sees capi-auditor's environment
-    fresh = tmp_path / "fresh"
-    venv.EnvBuilder(with_pip=True).create(fresh)
-    py = fresh / "bin" / "python"
-    fresh_site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
-    # capi-auditor and its dependencies come from this environment (their .pth
-    # files too, so an editable install of capi-auditor works); the plugin is
-    # installed into the fresh one only
-    dirs = ", ".join(repr(d) for d in site.getsitepackages())
-    (fresh_site / "zz_capi_auditor_parent_env.pth").write_text(f"import site; list(map(site.addsitedir, ({dirs},)))\n")
-    _run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(root)])
+    # 2. pip-install it into a fresh virtualenv
+    py = install_in_fresh_venv(root, tmp_path / "fresh")
 
     # 3. the entry point is found and the audit uses the plugin
     listing = json.loads(_run([str(py), "-m", "auditor", "plugins", "--json"]).stdout)
@@ -65,6 +71,23 @@ def test_plugins_new_refuses_bad_names_and_existing_dirs(cli, tmp_path):
     assert cli("plugins", "new", "9lives", "--dir", str(tmp_path)).exit_code == 2
     assert cli("plugins", "new", "ok", "--dir", str(tmp_path)).exit_code == 0
     assert cli("plugins", "new", "ok", "--dir", str(tmp_path)).exit_code == 2
+
+
+def test_example_inhouse_plugin_installs_and_audits(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "capi-auditor-inhouse"
+    env = {**os.environ, "PYTHONPATH": str(example)}
+    _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example / "tests")], cwd=example, env=env)
+    py = install_in_fresh_venv(example, tmp_path / "fresh")
+    listing = json.loads(_run([str(py), "-m", "auditor", "plugins", "--json"]).stdout)
+    (mine,) = [p for p in listing["plugins"] if p["name"] == "inhouse"]
+    assert mine["sources"] == ["inhouse_orders", "inhouse_sender"]
+    assert mine["origin"].startswith("entry point: capi-auditor-inhouse")
+    res = subprocess.run([str(py), "-m", "auditor", "audit", str(example / "sample_logs"), "--format", "json", "--no-db", "--quiet"],
+                         capture_output=True, text=True, timeout=300)
+    report = json.loads(res.stdout)
+    assert report["inputs"]["by_source"] == {"inhouse_orders": 4, "inhouse_sender": 8}
+    (token,) = [f for f in report["findings"] if f["rule"] == "token-expired"]
+    assert token["count"] == 2 and token["account"] == "555000111222333"
 
 
 @pytest.mark.parametrize("hook", __import__("auditor.testing", fromlist=["x"]).iter_plugin_hooks())
