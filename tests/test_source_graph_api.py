@@ -21,6 +21,7 @@ from auditor.ingest import inputs, reader
 from capi_auditor_plugins import graph_api
 
 DATA = Path(__file__).parent / "data" / "graph_api"
+SAMPLES = Path(__file__).parent.parent / "sample_logs" / "graph_api"
 TOKEN = "EAAGm0PX4ZCpsBAKZCZBxyzzy1234567890abcdEFGH"
 EMAIL = "jane.doe@example.com"
 
@@ -31,7 +32,7 @@ def utc(*args: int) -> datetime:
 
 def run(name: str | Path, source=graph_api.SOURCE, chunk_bytes: int = reader.CHUNK_BYTES, options=None):
     """Parse one input like the engine: returns (canonical rows, rejects, ctx)."""
-    units, skipped = inputs.expand([str(DATA / name)])
+    units, skipped = inputs.expand([str(DATA / name)])  # an absolute path ignores DATA
     assert units and not skipped
     ctx = ParseContext(source=source.name, options=dict(options or {}))
     frames, rejects = [], []
@@ -284,6 +285,99 @@ def test_html_error_pages():
 
 
 # --------------------------------------------------------------------------
+# 6b. HTTP captures: '<ts> POST <url> -> HTTP 502 ... (..., 1583 bytes)' + body
+# --------------------------------------------------------------------------
+
+def test_http_capture_html_page_is_one_row_with_url_time_and_status():
+    df, rejects, _ = run("http_capture.log")
+    common_contract(df)
+    assert df["line"].to_list() == [1, 28, 34, 36, 41, 42, 44]
+    page = row(df, 1)  # the announcing line and its 25-line HTML page: one record
+    assert (page["signal"], page["http_status"], page["logged_at"]) == ("server_error_page", 502, utc(2026, 7, 4, 2, 13, 55))
+    assert (page["pixel_id"], page["account"], page["graph_version"]) == ("1033167457209826", "1033167457209826", "v25.0")
+    assert page["message"] == "HTML error page (HTTP 502): Sorry, something went wrong."
+    no_doctype = row(df, 28)  # page starting at <html>, no doctype
+    assert (no_doctype["signal"], no_doctype["http_status"]) == ("server_error_page", 500)
+    assert '"format":"http-capture"' in page["extra"]
+    assert rejects.filter(pl.col("line") < 44).height == 0  # no page line comes back alone
+
+
+def test_http_capture_json_bodies_and_status_lines():
+    df, rejects, _ = run("http_capture.log")
+    bad = row(df, 34)  # '-> HTTP 400 Bad Request (application/json, ...)' + JSON body
+    assert (bad["signal"], bad["http_status"], bad["error_code"], bad["error_subcode"]) == ("graph_error", 400, 100, 2804003)
+    assert bad["logged_at"] == utc(2026, 7, 4, 2, 15, 10)
+    reason_only = row(df, 36)  # '-> HTTP 503 Service Unavailable' (no parenthesis) + page
+    assert (reason_only["http_status"], reason_only["graph_version"], reason_only["signal"]) == (503, "v24.0", "server_error_page")
+    empty = row(df, 41)  # 'HTTP/1.1 504', no body at all: still a server error
+    assert (empty["signal"], empty["http_status"], empty["message"]) == ("server_error_page", 504, "Server error (HTTP 504)")
+    ok = row(df, 42)
+    assert (ok["signal"], ok["http_status"], ok["events_received"]) == ("success", 200, 2)
+    status_line = row(df, 44)  # 'HTTP/1.1 500 ...' status line followed by the JSON body
+    assert (status_line["http_status"], status_line["error_code"], status_line["is_transient"]) == (500, 1, True)
+    # a 200 with no body says nothing about the events
+    assert dict(zip(rejects["line"], rejects["reason"])) == {47: "not a Graph API response"}
+
+
+def test_http_capture_sample_is_claimed_by_graph_api():
+    """'<ISO> POST https://graph...' looks like a WooCommerce v2 header to the
+    woocommerce sniffer; the capture must still be read by graph_api."""
+    from capi_auditor_plugins import woocommerce
+
+    for path in (DATA / "http_capture.log", SAMPLES / "graph-5xx.html.log"):
+        head = path.read_bytes()[:65536]
+        assert graph_api.SOURCE.sniff(path.name, head) > woocommerce.SOURCE.sniff(path.name, head)
+
+
+def test_http_capture_sample_file():
+    df, rejects, _ = run(SAMPLES / "graph-5xx.html.log")
+    assert rejects.height == 0
+    assert df.select("line", "logged_at", "account", "graph_version", "http_status", "signal").rows() == [
+        (1, utc(2026, 7, 4, 2, 13, 55), "873615209481726", "v25.0", 502, "server_error_page"),
+        (57, utc(2026, 7, 4, 2, 14, 31), "873615209481726", "v25.0", 500, "server_error_page"),
+    ]
+    assert not any("EAAG" in m or "access_token" in m for m in df["message"])
+
+
+# --------------------------------------------------------------------------
+# 6c. Timestamp prefixes
+# --------------------------------------------------------------------------
+
+def test_timestamp_prefix_variants():
+    df, rejects, ctx = run("timestamps.log")
+    common_contract(df)
+    guzzle = row(df, 1)  # OpenCart 'Y-m-d G:i:s': hour without leading zero
+    assert guzzle["logged_at"] == utc(2026, 7, 4, 2, 14, 2)
+    assert (guzzle["http_status"], guzzle["pixel_id"], guzzle["signal"]) == (500, "1033167457209826", "graph_error")
+    assert row(df, 5)["logged_at"] == utc(2026, 7, 4, 2, 20, 7, 123000)  # Python logging ',123'
+    assert row(df, 5)["error_code"] == 17
+    assert row(df, 6)["logged_at"] == utc(2026, 7, 4, 2, 21, 8)  # 2026/07/04
+    php = row(df, 7)  # PHP error_log '[04-Jul-2026 02:22:09 UTC]'
+    assert (php["logged_at"], php["error_subcode"]) == (utc(2026, 7, 4, 2, 22, 9), 2804003)
+    assert row(df, 8)["logged_at"] == utc(2026, 7, 4, 3, 23, 10)  # Europe/Lisbon is UTC+1 in July
+    assert any("without a zone" in n for n in ctx.notes)
+    # a one-digit-hour line starts its own record: the PHP notice is not glued
+    # to the Guzzle record before it, and comes back as a reject of its own
+    assert dict(zip(rejects["line"], rejects["reason"])) == {4: "not a Graph API response", 9: "not a Graph API response"}
+
+
+def test_site_timezone_applies_to_new_naive_prefixes_only():
+    df, _, _ = run("timestamps.log", options={"site_timezone": "Europe/Lisbon"})
+    assert row(df, 1)["logged_at"] == utc(2026, 7, 4, 1, 14, 2)  # naive: read as Lisbon (UTC+1)
+    assert row(df, 6)["logged_at"] == utc(2026, 7, 4, 1, 21, 8)
+    assert row(df, 7)["logged_at"] == utc(2026, 7, 4, 2, 22, 9)  # says UTC: unaffected
+    assert row(df, 8)["logged_at"] == utc(2026, 7, 4, 3, 23, 10)  # names its zone: unaffected
+
+
+def test_guzzle_sample_one_digit_hour():
+    df, rejects, _ = run(SAMPLES / "guzzle.log")
+    first = row(df, 1)
+    assert (first["logged_at"], first["http_status"], first["account"]) == (utc(2026, 7, 4, 2, 14, 2), 500, "873615209481726")
+    assert df["logged_at"].null_count() == 0
+    assert dict(zip(rejects["line"], rejects["reason"])) == {4: "not a Graph API response"}
+
+
+# --------------------------------------------------------------------------
 # 7. JSON array documents
 # --------------------------------------------------------------------------
 
@@ -322,7 +416,7 @@ def test_broken_json_array_is_rejected():
 
 ALL_LINE_FILES = [
     "bare.ndjson", "wrapped.ndjson", "prefixed_crlf.log", "python_sdk.log", "guzzle.log", "html_page.log",
-    "odd_shapes.ndjson",
+    "odd_shapes.ndjson", "http_capture.log", "timestamps.log",
 ]
 
 
@@ -352,6 +446,19 @@ def test_batch_cuts_do_not_change_records(name, chunk_bytes):
         ("x\n[2026-07-01 10:00:05] app.ERROR: y\n", True),
         ("x\n    \"code\": 100,\n", False),
         ("x\n  Message: Call was not successful\n", False),
+        # HTTP captures: the body belongs to the line that announced it
+        ("t POST https://graph.facebook.com/v25.0/1/events -> HTTP 502 Bad Gateway "
+         "(content-type: text/html; charset=\"utf-8\", 1583 bytes)\n<!DOCTYPE html>\n", False),
+        ("t POST /v25.0/1/events -> HTTP 503 Service Unavailable\n<!DOCTYPE html>\n", False),
+        ("t POST /v25.0/1/events -> HTTP 502\r\n<html lang=\"en\">\r\n", False),
+        ("t POST /v25.0/1/events -> HTTP 400 Bad Request\n{\"error\":{\"code\":100}}\n", False),
+        ("HTTP/1.1 500 Internal Server Error\n{\"error\":{\"code\":1}}\n", False),
+        ("<!-- ServerType: PROXYGEN -->\n<!DOCTYPE html>\n", True),
+        # timestamp prefixes
+        ("x\n2026-07-04 2:14:02 - Facebook Business Extension :: x\n", True),
+        ("x\n2026/07/04 02:14:02 capi response: {}\n", True),
+        ("x\n[04-Jul-2026 02:14:02 UTC] PHP Warning: x\n", True),
+        ("x\n2026-07-04 02:14:02,123 ERROR capi_sender: x\n", True),
     ],
 )
 def test_entry_start_as_the_reader_uses_it(text, cut_before):
@@ -361,6 +468,27 @@ def test_entry_start_as_the_reader_uses_it(text, cut_before):
     first_newline = text.index("\n")
     hits = [m.start() for m in rx.finditer(text.encode())]
     assert (first_newline in hits) is cut_before
+
+
+@pytest.mark.parametrize(
+    "path", [DATA / n for n in ALL_LINE_FILES] + sorted(SAMPLES.glob("*.log")), ids=lambda p: p.name
+)
+def test_reader_cuts_only_where_records_start(path):
+    """Every line the reader may cut a batch before (ENTRY_START) must be a
+    line where the record grouping starts a record, or a cut would split one."""
+    from capi_auditor_plugins.graph_api.records import group_records
+
+    data = path.read_bytes()
+    rx = re.compile(b"\n(?=" + graph_api.ENTRY_START.removeprefix("^").encode() + b")")
+    cut_lines = {data.count(b"\n", 0, m.start()) + 2 for m in rx.finditer(data)}
+    text = data.decode("utf-8", errors="replace").split("\n")
+    batch = pl.DataFrame(
+        {"file": "f", "line": range(1, len(text) + 1), "text": [t.removesuffix("\r") for t in text]},
+        schema={"file": pl.String, "line": pl.Int64, "text": pl.String},
+    )
+    starts = set(group_records(batch)["line"])
+    assert cut_lines, "the reader should find some cut points"
+    assert cut_lines <= starts, sorted(cut_lines - starts)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,79 @@
+"""Sniffing: how sure are we that a file holds Graph API responses?
+
+Python ``re`` over the 64 KiB head only.  WooCommerce logs and sGTM/Stape
+LogEntries embed responses too, but their own sources read them: those score
+low here.  HTTP captures of the Graph endpoint (``<ts> POST
+https://graph.facebook.com/.../events?... -> HTTP 502 ...``) score
+:data:`CAPTURE_SCORE`: their ``<ISO time> POST`` start looks like a
+WooCommerce v2 header line to the woocommerce sniffer, which also names the
+Graph URL as one of its markers, and it would claim them at 0.9.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .timestamps import TS_HEAD
+
+_WOO = re.compile(
+    r"Facebook-for-WooCommerce|facebook_for_woocommerce|^\s*method: POST\b|^\d{2}-\d{2}-\d{4} @ \d",
+    re.M,
+)
+_GCLOUD = re.compile(r'"(?:logName|insertId|ResponseBody|ResponseStatusCode)"\s*:')
+_MARKER = re.compile(
+    r'"events_received"\s*:|"error"\s*:\s*\{[^{}]*"code"\s*:|"fbtrace_id"\s*:|'
+    r"Call was not successful|graph\.facebook\.com/\S*/events\S* resulted in|"
+    r"\(truncated\.\.\.\)|Sorry, something went wrong|"
+    r"/events\S* -> HTTP(?:/\d(?:\.\d)?)? \d{3}\b"
+)
+_START_LINE = re.compile(rf"^(?:{TS_HEAD}|\{{|\s*Message: )", re.M)
+_CAPTURE = re.compile(
+    r"\b(?:GET|POST) https?://graph\.facebook\.com/\S*/events\S* -> HTTP(?:/\d(?:\.\d)?)? \d{3}\b"
+)
+#: Above the woocommerce sniffer's 0.9 for unnamed files with Meta markers.
+CAPTURE_SCORE = 0.92
+
+
+def _head_text(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="replace")
+    return head.decode("utf-8", errors="replace")
+
+
+def _looks_like_array(text: str) -> bool:
+    stripped = text.lstrip()
+    return stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "]", "")
+
+
+def _marker_score(text: str) -> float:
+    hits = len(_MARKER.findall(text))
+    if not hits:
+        return 0.0
+    starts = max(len(_START_LINE.findall(text)), 1)
+    ratio = hits / starts
+    score = 0.8 if ratio >= 0.5 else 0.6 if ratio >= 0.1 else 0.4
+    if _CAPTURE.search(text):
+        score = CAPTURE_SCORE
+    if _GCLOUD.search(text):  # sGTM/Stape LogEntries: the sgtm source reads those
+        score = min(score, 0.3)
+    if _WOO.search(text):  # WooCommerce logs: the woocommerce source reads those
+        score = min(score, 0.2)
+    return score
+
+
+def sniff_lines(file_name: str, head: bytes) -> float:
+    """Score for the ``graph_api`` (line-based) source."""
+    text = _head_text(head)
+    if _looks_like_array(text):
+        return min(_marker_score(text), 0.1)
+    return _marker_score(text)
+
+
+def sniff_array(file_name: str, head: bytes) -> float:
+    """Score for the ``graph_api_array`` (JSON array document) source."""
+    text = _head_text(head)
+    if not _looks_like_array(text):
+        return 0.0
+    return _marker_score(text)
