@@ -41,7 +41,7 @@ def make_registry(*plugins: ModuleType | object | str, builtins: bool = False) -
     objects = [p for p in plugins if not isinstance(p, str)]
     for obj in objects:
         name = getattr(obj, "PLUGIN_NAME", None) or getattr(obj, "__name__", None) or type(obj).__name__
-        if not pm.has_plugin(name):
+        if not pm.has_plugin(name) and not pm.is_registered(obj):  # e.g. also found as an entry point
             pm.register(obj, name=name)
     registry = Registry.collect(pm)
     registry.problems[:0] = loaded.problems

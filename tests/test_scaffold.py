@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -74,7 +75,9 @@ def test_plugins_new_refuses_bad_names_and_existing_dirs(cli, tmp_path):
 
 
 def test_example_inhouse_plugin_installs_and_audits(tmp_path):
-    example = Path(__file__).resolve().parents[1] / "examples" / "capi-auditor-inhouse"
+    # a copy: building the project writes egg-info next to its sources
+    example = tmp_path / "capi-auditor-inhouse"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "capi-auditor-inhouse", example)
     env = {**os.environ, "PYTHONPATH": str(example)}
     _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example / "tests")], cwd=example, env=env)
     py = install_in_fresh_venv(example, tmp_path / "fresh")
