@@ -20,7 +20,7 @@ def estimated_match_quality(events: pl.DataFrame, weights: dict[str, float]) -> 
     if events.is_empty() or not weights:
         return None
     exprs = [
-        (pl.col(f"ud_{k}").is_in(USABLE_STATES).mean() * float(w)).alias(k)
+        (pl.col(f"ud_{k}").is_in(USABLE_STATES).fill_null(False).mean() * float(w)).alias(k)
         for k, w in weights.items() if f"ud_{k}" in events.columns
     ]
     if not exprs:

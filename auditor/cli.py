@@ -41,6 +41,8 @@ history_app = typer.Typer(help="Past audit runs from the store; `history diff A 
 app.add_typer(rules_app, name="rules")
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(history_app, name="history")
+from .watch.cli import register as register_watch  # noqa: E402
+register_watch(app)
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -49,6 +51,7 @@ class ReportFormat(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 class FailOn(str, Enum):
@@ -119,11 +122,12 @@ def main_callback(
 @app.command("audit")
 def audit_cmd(
     paths: Annotated[list[str], typer.Argument(help="Files, directories (recursive), globs, .gz and .zip archives.")],
-    format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="table (default on a terminal), json (default otherwise), markdown.", case_sensitive=False)] = None,
+    format: Annotated[Optional[ReportFormat], typer.Option("--format", "-f", help="table (default on a terminal), json (default otherwise), markdown, html (one self-contained file).", case_sensitive=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.", dir_okay=False)] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Read every input with this source (skip content sniffing).")] = None,
     fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Exit 1 when a finding has at least this severity.", case_sensitive=False)] = FailOn.high,
     site_timezone: Annotated[Optional[str], typer.Option("--site-timezone", help="Time zone of logs written in site-local time (IANA name or +HH:MM); default: inferred.")] = None,
+    shopify_secret: Annotated[Optional[str], typer.Option("--shopify-secret", help="Verify X-Shopify-Hmac-Sha256 of webhook deliveries with this secret.", envvar="SHOPIFY_WEBHOOK_SECRET", show_envvar=True)] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Source option KEY=VALUE (repeatable).")] = None,
     ruleset: RulesetOpt = "default",
     plugin: PluginOpt = None,
@@ -148,6 +152,8 @@ def audit_cmd(
     options = _parse_sets(set_)
     if site_timezone:
         options["site_timezone"] = site_timezone
+    if shopify_secret:
+        options["shopify_secret"] = shopify_secret
     try:
         result = _run_with_progress(units, registry, rules, source, options, strict, quiet)
     except StrictModeError as exc:
@@ -160,7 +166,7 @@ def audit_cmd(
     threshold = None if fail_on == FailOn.never else fail_on.value
     exit_code = 1 if threshold and any(severity_at_least(f["severity"], threshold) for f in report["findings"]) else 0
     fmt = format or (ReportFormat.table if sys.stdout.isatty() and output is None else ReportFormat.json)
-    text = render(report, fmt, color=output is None and sys.stdout.isatty())
+    text = render(report, fmt, color=output is None and sys.stdout.isatty(), result=result)
     if output:
         output.write_text(text, encoding="utf-8")
         err.print(f"report written to {output}", markup=False)
@@ -178,7 +184,11 @@ def audit_cmd(
     raise typer.Exit(exit_code)
 
 
-def render(report: dict[str, Any], fmt: ReportFormat, color: bool = False) -> str:
+def render(report: dict[str, Any], fmt: ReportFormat, color: bool = False, result: Any = None) -> str:
+    if fmt == ReportFormat.html:
+        from .report.html import render_html
+
+        return render_html(report, result)
     if fmt == ReportFormat.json:
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     if fmt == ReportFormat.markdown:

@@ -35,6 +35,7 @@ class Finding:
     severity: str
     summary: str
     account: str | None = None
+    subject: str | None = None  # what inside the account: an event name, a user_data key ...
     count: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -46,8 +47,14 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        """Stable identity across runs: the same problem on the same account."""
-        return f"{self.rule}|{self.account or '*'}"
+        """Stable identity across runs: the same problem on the same account (and subject)."""
+        return fingerprint(self.rule, self.account, self.subject)
+
+
+def fingerprint(rule: str, account: str | None, subject: str | None = None) -> str:
+    """``rule|account[|subject]``: how runs recognise the same finding."""
+    base = f"{rule}|{account or '*'}"
+    return f"{base}|{subject}" if subject else base
 
 
 def evidence_from(rows: pl.DataFrame, limit: int = MAX_EVIDENCE) -> list[Evidence]:

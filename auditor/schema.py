@@ -112,6 +112,7 @@ SIGNALS = {
     "crawler_blocked": "the connector dropped an event sent by a crawler",
     "version_seen": "a connector/plugin version marker",
     "plugin_updated": "an explicit plugin update/activation marker",
+    "hmac_invalid": "a webhook delivery whose HMAC signature does not match (forged or altered)",
     "log": "any other connector line",
 }
 

@@ -19,6 +19,8 @@ from sqlalchemy import JSON, Column, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from .findings import fingerprint
+
 
 class AuditRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
@@ -41,6 +43,7 @@ class FindingRecord(SQLModel, table=True):
     rule: str = Field(index=True)
     severity: str
     account: str | None = None
+    subject: str | None = None
     count: int = 0
     first_seen: str | None = None
     last_seen: str | None = None
@@ -81,8 +84,8 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def fingerprint(f: dict[str, Any]) -> str:
-    return f"{f['rule']}|{f.get('account') or '*'}"
+def _fingerprint(f: dict[str, Any]) -> str:
+    return fingerprint(f["rule"], f.get("account"), f.get("subject"))
 
 
 def save_run(engine: Engine, report: dict[str, Any], paths: list[str], exit_code: int) -> int:
@@ -105,7 +108,7 @@ def save_run(engine: Engine, report: dict[str, Any], paths: list[str], exit_code
         session.flush()
         for f in report["findings"]:
             session.add(FindingRecord(
-                run_id=run.id, fingerprint=fingerprint(f), rule=f["rule"], severity=f["severity"],
+                run_id=run.id, fingerprint=_fingerprint(f), subject=f.get("subject"), rule=f["rule"], severity=f["severity"],
                 account=f["account"], count=f["count"], first_seen=f["first_seen"], last_seen=f["last_seen"],
                 ongoing=f.get("ongoing"), summary=f["summary"],
             ))
@@ -141,7 +144,7 @@ def diff_runs(engine: Engine, a: int, b: int) -> dict[str, list[dict[str, Any]]]
     new = {f.fingerprint: f for f in get_findings(engine, b)}
 
     def brief(f: FindingRecord) -> dict[str, Any]:
-        return {"rule": f.rule, "account": f.account, "severity": f.severity, "count": f.count,
+        return {"rule": f.rule, "account": f.account, "subject": f.subject, "severity": f.severity, "count": f.count,
                 "ongoing": f.ongoing, "summary": f.summary}
 
     changed = []

@@ -29,8 +29,9 @@ _SHA256_SUFFIXED = r"^[0-9a-f]{64}\.[A-Za-z0-9_\-]{2,8}$"
 _ANY_HEX64 = r"^[0-9A-Fa-f]{64}$"
 _HEX32 = r"^[0-9A-Fa-f]{32}$"
 _PLACEHOLDER = r"(?i)^\s*(\{\{.*\}\}|\$\{.*\}|%%.*%%|undefined|null|none|nan|\[object object\])\s*$"
-_FBC = r"^fb\.\d+\.\d{10,13}\.[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]{2,8})?$"
-_FBP = r"^fb\.\d+\.\d{10,13}\.\d+(\.[A-Za-z0-9_\-]{2,8})?$"
+# creationTime is Unix *milliseconds* (13 digits); seconds there is a unit bug
+_FBC = r"^fb\.\d+\.\d{13}\.[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]{2,8})?$"
+_FBP = r"^fb\.\d+\.\d{13}\.\d+(\.[A-Za-z0-9_\-]{2,8})?$"
 
 
 def _hashed_key_state(v: pl.Expr) -> pl.Expr:

@@ -1164,6 +1164,135 @@ def story_graph_api(facts):
 
 
 # --------------------------------------------------------------------------
+# 6. queued shop: a home-made queue on top of the plugin's API client
+#    (payload-quality diagnoses: GA4 names, batching, ms event_time, clear PII,
+#    missing currency, test_event_code, fbc in seconds; and a physical_store
+#    upload that is legitimately late)
+# --------------------------------------------------------------------------
+
+PIXEL_QUEUED = "3318274650192837"
+QUEUE_FLUSH_HOURS = 3          # the mu-plugin's cron flushes the queue every 3 hours at HH:05
+QUEUE_TEST_CODE = "TEST62513"  # copied from Events Manager's Test Events tab during setup, never removed
+GA4_NAMES = {"ViewContent": "view_item", "AddToCart": "add_to_cart", "InitiateCheckout": "begin_checkout"}
+
+
+def story_queued_shop(facts):
+    rng = random.Random(20260817)
+    shop = Shop(pixel=PIXEL_QUEUED, domain="https://www.lumen-candles.example.com", currency="USD",
+                wc="9.8.2", wp="6.8.1", plugin="3.5.4", graph="v21.0", campaign="fall_scents",
+                product_path="/product/", checkout_path="/checkout/", received_path="/checkout/order-received/",
+                first_order=7301, first_ext=410, free_shipping=6000, shipping=695,
+                products=[(31, "LUM-SOY-8", "Soy Candle Cedar 8 oz", "soy-candle-cedar-8-oz", 2400),
+                          (34, "LUM-SOY-16", "Soy Candle Cedar 16 oz", "soy-candle-cedar-16-oz", 3800),
+                          (38, "LUM-WAX-6", "Wax Melts Orchard (6)", "wax-melts-orchard-6", 1200),
+                          (41, "LUM-DIF-01", "Reed Diffuser Fig", "reed-diffuser-fig", 3200),
+                          (45, "LUM-WCK-10", "Wick Trimmer", "wick-trimmer", 1600)])
+    days = (ts(2026, 8, 17), ts(2026, 8, 18))
+    queued = []   # (event_time, event) as the browser handed them to the queue
+    purchases = 0
+    no_currency = 0
+    for day in days:
+        # three sessions per 3-hour slot between 06:05 and 24:05 local server time (UTC), one of them buying
+        for slot in range(6):
+            lo = 6 + 3 * slot + 0.1
+            for k, start in enumerate(session_starts(rng, day, 3, lo, lo + 2.7)):
+                buy = k == 1
+                evs, _ = funnel(rng, shop, start, buy, "us", pageview_share=0.6)
+                for t, ev, cust in evs:
+                    ud = ev["user_data"]
+                    if "fbc" in ud:  # the queue's JS builds fbc from fbclid with Math.floor(Date.now()/1000)
+                        parts = ud["fbc"].split(".")
+                        ud["fbc"] = "fb.1.%s.%s" % (parts[2][:10], parts[3])
+                    name = ev["event_name"]
+                    ev["event_name"] = GA4_NAMES.get(name, name)  # GA4 dataLayer names passed through unmapped
+                    if name == "InitiateCheckout":
+                        ev["event_time"] = t * 1000 + rng.randint(0, 999)  # Date.now(): milliseconds
+                    if name == "Purchase":
+                        purchases += 1
+                        # enhanced-conversion data from the dataLayer, in clear; guests have no e-mail
+                        for key in ("em", "fn", "ln", "ph", "ct", "st", "zp", "country", "external_id"):
+                            ud.pop(key, None)
+                        ud["em"] = "undefined" if purchases % 4 == 0 else cust["email"]
+                        ud["ph"] = cust["phone"]
+                        if purchases % 3 == 0:  # PayPal return page: the dataLayer has no currency
+                            ev["custom_data"].pop("currency")
+                            no_currency += 1
+                    queued.append((t, ev))
+    # orders taken by phone and entered in wp-admin: built server-side (hashed correctly), but labelled "phone"
+    phone_orders = []
+    for when, p in ((ts(2026, 8, 17, 14, 22, 40), shop.products[1]), (ts(2026, 8, 18, 10, 51, 3), shop.products[3])):
+        cust = make_customer(rng, "us", shop.next_ext)
+        oid = shop.next_order
+        shop.next_order += 1
+        ev = {"action_source": "phone", "event_time": when, "event_id": uuid4(rng),
+              "custom_data": {"value": money(p[4] + shop.shipping), "currency": "USD", "order_id": oid},
+              "user_data": hashed_pii(cust), "event_name": "Purchase"}
+        queued.append((when, ev))
+        phone_orders.append(when)
+    queued.sort(key=lambda q: (q[0], q[1]["event_id"]))
+
+    entries = []
+    flushes = []
+    first_flush = days[0] + 9 * 3600 + 5 * 60
+    t_flush = first_flush
+    i = 0
+    while i < len(queued):
+        batch = []
+        while i < len(queued) and queued[i][0] < t_flush:
+            batch.append(queued[i][1])
+            i += 1
+        if batch:
+            log_t = t_flush + rng.randint(1, 4)
+            body = php_json({"data": batch, "partner_agent": shop.partner_agent, "test_event_code": QUEUE_TEST_CODE})
+            req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
+                                              ("body", body), ("duration", php_duration(rng.uniform(0.6, 1.4)))])
+            resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng, len(batch)))])
+            entries.append((log_t, "v2", "notice", req))
+            entries.append((log_t + 1, "v2", "notice", resp))
+            flushes.append((log_t, len(batch)))
+        t_flush += QUEUE_FLUSH_HOURS * 3600
+
+    # market-stall sales of the weekend, uploaded from the POS export on Tuesday night: physical_store,
+    # 2-3 days old, correctly hashed -- late by design and within Meta's 62 days, so no diagnosis
+    upload_t = ts(2026, 8, 18, 23, 40, 12)
+    stall = []
+    for k in range(4):
+        cust = make_customer(rng, "us", 9000 + k)
+        sale_t = ts(2026, 8, 16, 10, 0, 0) + rng.randint(0, 7 * 3600)
+        p = rng.choice(shop.products)
+        pii = hashed_pii(cust)
+        ev = {"action_source": "physical_store", "event_time": sale_t, "event_id": "pos-%d" % (5200 + k),
+              "custom_data": {"value": money(p[4]), "currency": "USD", "order_id": "POS-%d" % (5200 + k)},
+              "user_data": pii, "event_name": "Purchase"}
+        stall.append(ev)
+    body = php_json({"data": stall, "partner_agent": shop.partner_agent})
+    req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
+                                      ("body", body), ("duration", php_duration(0.84))])
+    resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng, len(stall)))])
+    entries.append((upload_t, "v2", "notice", req))
+    entries.append((upload_t + 1, "v2", "notice", resp))
+    entries.sort(key=lambda e: e[0])
+
+    files = []
+    for day in ("2026-08-17", "2026-08-18", "2026-08-19"):
+        fid = "facebook_for_woocommerce-%s" % day
+        text = "".join(render(e) for e in entries if iso_wc(e[0]).startswith(day))
+        if text:
+            files.append(write("woocommerce/queued-shop/%s-%s.log" % (fid, wc_file_hash("lumen-candles", fid)), text))
+    counts = {}
+    for _, ev in queued:
+        counts[ev["event_name"]] = counts.get(ev["event_name"], 0) + 1
+    delays = sorted(f - t for (t, _) in queued for f in [min(x for x, _ in flushes if x >= t)])
+    facts["queued"] = dict(files=files, shop=shop, counts=counts, total=len(queued), flushes=flushes,
+                           purchases=purchases, no_currency=no_currency,
+                           undefined_em=purchases // 4, clear_em=purchases - purchases // 4,
+                           ms_events=counts.get("begin_checkout", 0),
+                           fbc_events=sum(1 for _, ev in queued if "fbc" in ev["user_data"]),
+                           median_delay=delays[len(delays) // 2], max_delay=delays[-1],
+                           stall=len(stall), upload_t=upload_t, phone_orders=phone_orders, first=entries[0][0], last=entries[-1][0])
+
+
+# --------------------------------------------------------------------------
 # README
 # --------------------------------------------------------------------------
 
@@ -1173,7 +1302,7 @@ def span(items):
 
 
 def make_readme(facts):
-    H, T, U, X, G = facts["healthy"], facts["token"], facts["update"], facts["export"], facts["graph"]
+    H, T, U, X, G, Q = facts["healthy"], facts["token"], facts["update"], facts["export"], facts["graph"], facts["queued"]
     sizes = {}
     for root, _, names in os.walk(HERE):
         for n in names:
@@ -1208,8 +1337,9 @@ def make_readme(facts):
     a("| %s | Café Aroma (WooCommerce, Meta for WooCommerce 3.5.4) | **healthy** – no diagnosis |" % PIXEL_HEALTHY)
     a("| %s | Hudson Valley Baking (WooCommerce 6.9.4, plugin 2.6.27) | token-expired |" % PIXEL_TOKEN)
     a("| %s | Trailgear Outdoor (WooCommerce 9.7.1, plugin 3.4.1 → 3.7.1) | integration-broken-after-update |" % PIXEL_UPDATE)
-    a("| %s | Hyggehjem (WooCommerce 10.4.3, plugin 3.7.1, admin ZIP export) | connectivity-failure, payload-rejected, token-expired, pii-unhashed |" % PIXEL_EXPORT)
+    a("| %s | Hyggehjem (WooCommerce 10.4.3, plugin 3.7.1, admin ZIP export) | connectivity-failure, payload-rejected, token-expired, pii-unhashed, event-time-wrong, action-source-invalid |" % PIXEL_EXPORT)
     a("| %s | Ribeira Cerâmica (custom Python sender + OpenCart extension) | rate-limited, payload-rejected, permission-revoked, token-expired, connectivity-failure, pii-unhashed |" % PIXEL_GRAPH)
+    a("| %s | Lumen Candle Co. (WooCommerce 9.8.2, plugin 3.5.4 + a home-made queue) | nonstandard-event-name, events-delayed, event-time-wrong, pii-unhashed, emq-low, missing-value-currency, test-event-code-in-production, action-source-invalid |" % PIXEL_QUEUED)
     a("")
     a("## Files")
     a("")
@@ -1223,6 +1353,8 @@ def make_readme(facts):
         a("| `%s` | %s | WC file handler v2; plugin 3.4.1 entries end with ` CONTEXT: {\"_legacy\":true}`, plugin 3.7.1 entries have none%s | %s |" % (
             rel, sz(rel), " (rotated copy `.0`)" if ".0-" in rel else (" (gzip)" if rel.endswith(".gz") else ""), PIXEL_UPDATE))
     a("| `%s` | %s | ZIP as exported from WooCommerce → Status → Logs (2 members, see below) | %s |" % (X["file"], sz(X["file"]), PIXEL_EXPORT))
+    for rel in Q["files"]:
+        a("| `%s` | %s | WC file handler v2, plugin 3.5.4; Request bodies carry many events (`data` array) and `test_event_code` | %s |" % (rel, sz(rel), PIXEL_QUEUED))
     for rel, desc in (("graph_api/responses.ndjson", "NDJSON: wrapper A `{\"ts\",\"pixel_id\",\"status\",\"sent\",\"response\"}` (compact), then bare bodies (no time), then wrapper B `{\"timestamp\": <unix s>, \"body\": {...}}` (json.dumps defaults)"),
                       ("graph_api/capi-sender.log", "`<ISO-8601 ms Z> <compact JSON body>` per line"),
                       ("graph_api/python-sdk-errors.log", "Python logging + facebook_business `FacebookRequestError` multi-line blocks (Message/Method/Path/Params/Status/Response)"),
@@ -1320,6 +1452,54 @@ def make_readme(facts):
     a("* **pii-unhashed**: 1 at %s – `\"ct\": \"lisboa\"` in clear inside the SDK `Params` (the call was rejected with 2804016)." % iso_z(G["pii"][0][0]))
     a("* Recovery: `responses.json.gz` holds %d × 200 (`events_received` 50 of `sent` 50) from %s to %s." % (G["recovery"][2], iso_z(G["recovery"][0]), iso_z(G["recovery"][1])))
     a("")
+    a("## 6. Home-made queue – pixel %s" % PIXEL_QUEUED)
+    a("")
+    a("Plugin 3.5.4 on WC %s. The shop's developer added a must-use plugin that collects the browser's GA4 dataLayer events" % Q["shop"].wc)
+    a("over AJAX, keeps them in a queue and has WP-Cron flush the queue every %d hours at HH:05 in one request through the" % QUEUE_FLUSH_HOURS)
+    a("plugin's API client, so the plugin logs the usual Request/Response entries. %d queued events in %d requests (%s – %s): %s." % (
+        Q["total"], len(Q["flushes"]), iso_z(Q["flushes"][0][0]), iso_z(Q["flushes"][-1][0]),
+        ", ".join("%s %d" % kv for kv in sorted(Q["counts"].items()))))
+    a("")
+    a("* **nonstandard-event-name**: GA4 names passed through unmapped: `view_item` (ViewContent), `add_to_cart` (AddToCart),")
+    a("  `begin_checkout` (InitiateCheckout); `PageView` and `Purchase` are mapped correctly.")
+    a("* **events-delayed**: every event waits for the next flush: median delay %s s, max %s s; requests arrive every %d h with %.1f events each" % (
+        Q["median_delay"], Q["max_delay"], QUEUE_FLUSH_HOURS, Q["total"] / len(Q["flushes"])))
+    a("  (one finding per event name).")
+    a("* **event-time-wrong**: the %d `begin_checkout` events carry `event_time` in milliseconds (`Date.now()`), and the %d events with" % (Q["ms_events"], Q["fbc_events"]))
+    a("  an `fbc` carry its creationTime in seconds (`fb.1.<10 digits>.<fbclid>`).")
+    a("* **pii-unhashed**: the %d Purchases carry the dataLayer's clear e-mail (%d) or the placeholder `undefined` (%d), and the clear phone" % (
+        Q["purchases"], Q["clear_em"], Q["undefined_em"]))
+    a("  `(845) 555-01..` without country code (%d)." % Q["purchases"])
+    a("* **emq-low**: those Purchases therefore have no usable e-mail, phone or external_id (estimated match quality ≈ 2/10 –")
+    a("  an estimate from parameter coverage, not Meta's EMQ). Browse events carry IP, user agent and fbp, which is fine.")
+    a("* **missing-value-currency**: %d of the %d Purchases have no `currency` (PayPal return page)." % (Q["no_currency"], Q["purchases"]))
+    a("* **test-event-code-in-production**: every queue request carries `test_event_code: %s`." % QUEUE_TEST_CODE)
+    a("* **action-source-invalid**: %d phone orders entered in wp-admin go through the same queue with `action_source: phone`" % len(Q["phone_orders"]))
+    a("  (Meta's value is `phone_call`), at %s." % ", ".join(iso_z(t) for t in Q["phone_orders"]))
+    a("* Not a diagnosis: %d market-stall sales (`action_source: physical_store`, hashed PII, 2–3 days old) uploaded at %s. Offline" % (Q["stall"], iso_z(Q["upload_t"])))
+    a("  uploads are late by design and within Meta's 62 days, so they must not appear under events-delayed or event-time-wrong.")
+    a("")
+    a("## Diagnoses demonstrated")
+    a("")
+    a("| diagnosis | where |")
+    a("|---|---|")
+    for rid, where in (
+            ("token-expired", "§2 Hudson Valley Baking (legacy log, code 190/463); also §4 and §5"),
+            ("integration-broken-after-update", "§3 Trailgear Outdoor (3.4.1 → 3.7.1, then 73 h without server events)"),
+            ("connectivity-failure", "§4 Hyggehjem (cURL 28/6, HTML 503) and §5 (HTTP 5xx)"),
+            ("payload-rejected", "§4 (2804050, 2804003) and §5 (code 100, events_received 48 of 50)"),
+            ("rate-limited", "§5 Ribeira Cerâmica (codes 17, 4, 613)"),
+            ("permission-revoked", "§5 (code 200 after successes)"),
+            ("pii-unhashed", "§4 (clear e-mail and phone in one Purchase) and §6 (clear e-mail, `undefined`, clear phone)"),
+            ("event-time-wrong", "§4 (a Purchase re-sent 9 days late) and §6 (millisecond event_time, fbc in seconds)"),
+            ("action-source-invalid", "§4 (an event with only an IP: no user agent) and §6 (phone orders with `action_source: phone`)"),
+            ("nonstandard-event-name", "§6 (GA4 names `view_item`, `add_to_cart`, `begin_checkout`)"),
+            ("events-delayed", "§6 (queue flushed every %d h: hours of delay, periodic bursts of many events per request)" % QUEUE_FLUSH_HOURS),
+            ("emq-low", "§6 (Purchases without usable e-mail, phone or external_id; estimate only)"),
+            ("missing-value-currency", "§6 (Purchases without currency)"),
+            ("test-event-code-in-production", "§6 (`test_event_code` on every queue request)")):
+        a("| %s | %s |" % (rid, where))
+    a("")
     a("## Things the auditor must redact (privacy traps)")
     a("")
     a("* Access tokens (`EAAG…`, ~190 chars, prefix `%s…`): in every `Params:` line of `graph_api/python-sdk-errors.log` (4×) and in the" % G["token_prefix"])
@@ -1350,6 +1530,7 @@ def main():
     story_broken_after_update(facts)
     story_export_zip(facts)
     story_graph_api(facts)
+    story_queued_shop(facts)
     make_readme(facts)
 
 

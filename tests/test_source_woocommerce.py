@@ -254,3 +254,44 @@ def test_finalize_twice_changes_nothing(source):
     rows = pl.concat([conform(source.parse(b, ctx)[0], keep_private=True) for b, _ in read_batches(unit, "entries", source.entry_start)])
     once = source.finalize(rows, ctx)
     assert conform(source.finalize(once, ctx)).equals(conform(once))
+
+
+def test_batch_id_is_short_and_unique_per_request(source, tmp_path):
+    twin = tmp_path / "copy" / V2  # same name and line numbers, other folder: must not share ids
+    twin.parent.mkdir()
+    twin.write_bytes((DATA / V2).read_bytes())
+    frame, _, _ = run(source, V1, V2, V35, str(twin))
+    ids = frame["batch_id"].drop_nulls()
+    assert ids.str.contains(r"^\d+:\d+$").all() and ids.str.len_bytes().max() <= 12  # inline in a string view
+    requests = frame.filter(pl.col("kind") == "server_event")
+    assert requests["batch_id"].null_count() == 0
+    assert requests.select("file", "line").n_unique() == requests["batch_id"].n_unique() == 12
+
+
+def test_extra_keeps_only_informative_fields(source):
+    frame, _, _ = run(source, V2, V35)
+    v2 = frame.filter(pl.col("file").str.ends_with(V2))
+    v35 = frame.filter(pl.col("file").str.ends_with(V35))
+    assert v2.filter(pl.col("line") == 1)["extra"].to_list() == ['{"duration_s":0.41823}'] * 2  # no NOTICE on every row
+    assert at(v2, 9)["extra"] is None and at(v2, 15)["extra"] is None
+    assert at(v2, 31)["extra"] == '{"endpoint":"/v20.0/2233445566778899/items_batch"}'
+    assert at(v35, 1)["extra"] == '{"level":"ERROR"}' and at(v35, 6)["extra"] is None  # INFO dropped
+    assert at(v35, 9)["extra"] == '{"level":"DEBUG","duration_s":0.2}'
+
+
+def test_finalize_keeps_row_order_and_chunk_layout(source):
+    """finalize works on narrow frames: the wide frame is neither reordered nor
+    rechunked (a new column cut differently would make the next step copy all)."""
+    ctx = ParseContext(source="woocommerce")
+    units, _ = expand([str(DATA / p) for p in (V1, V2, V35)])
+    parts = [
+        conform(source.parse(b, ctx)[0], keep_private=True)
+        for unit in units for b, _ in read_batches(unit, "entries", source.entry_start, chunk_bytes=1024)
+    ]
+    rows = pl.concat(parts)
+    out = source.finalize(rows, ctx)
+    assert out.select("file", "line", "event_id").equals(rows.select("file", "line", "event_id"))
+    layout = out["line"].chunk_lengths()
+    assert len(layout) > 1
+    for col in ("batch_id", "account", "pixel_id", "connector_version", "error_code", "kind", "signal"):
+        assert out[col].chunk_lengths() == layout, col

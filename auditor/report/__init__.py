@@ -1,1 +1,1 @@
-"""Report building (one redacted dict) and its renderers (json, table, markdown)."""
+"""Report building (one redacted dict) and its renderers (json, table, markdown, html)."""

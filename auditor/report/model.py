@@ -17,6 +17,7 @@ from ..engine import AuditResult
 from ..findings import Finding
 from ..questions import answer_questions
 from ..redact import redact_obj
+from .timeline import daily_series
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +33,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "rule": f.rule,
         "severity": f.severity,
         "account": f.account,
+        "subject": f.subject,
         "count": f.count,
         "first_seen": iso(f.first_seen),
         "last_seen": iso(f.last_seen),
@@ -46,6 +48,9 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 def build_report(result: AuditResult) -> dict[str, Any]:
     accounts = account_summaries(result.frame, result.ruleset)
+    daily = daily_series(result.frame)
+    for acc in accounts:  # added field: per UTC day orders / server purchases / server events / errors
+        acc["daily"] = daily.get(acc["account"], [])
     emq = result.ruleset.rows.get("emq-low")
     threshold = float(emq.thresholds.get("min_score", 6.0)) if emq else 6.0
     report = {

@@ -17,6 +17,48 @@ VERDICT_STYLE = {"ok": ("OK", "bold green"), "problem": ("PROBLEM", "bold red"),
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_MAX_DAYS = 31
+
+
+def sparkline(values: list[int], top: int | None = None) -> str:
+    """Unicode block sparkline; a zero is drawn as ``·`` so a silent day shows.
+    ``top`` fixes the scale (to compare two series on the same one)."""
+    top = max(values, default=0) if top is None else top
+    out = []
+    for v in values:
+        if v <= 0 or top <= 0:
+            out.append("·")
+        else:
+            out.append(SPARK_BLOCKS[min(len(SPARK_BLOCKS) - 1, int(v * len(SPARK_BLOCKS) / (top + 1e-9)))])
+    return "".join(out)
+
+
+def daily_spark_lines(accounts: list[dict[str, Any]]) -> list[str]:
+    """One line per account (two with backend orders): a sparkline per UTC day
+    of orders vs server purchases on one scale, or of server events when the
+    evidence has no orders, so a silence shows as a run of ``·``.  Long spans
+    keep their last SPARK_MAX_DAYS days."""
+    rows = [(a["account"], (a.get("daily") or [])[-SPARK_MAX_DAYS:]) for a in accounts]
+    rows = [(acc, days) for acc, days in rows if days]
+    if not rows:
+        return []
+    id_w = max(len(acc) for acc, _ in rows)
+    n_w = max(len(days) for _, days in rows)
+    lines = []
+    for acc, days in rows:
+        first, last = days[0]["date"][5:], days[-1]["date"][5:]
+        if sum(d["orders"] for d in days):
+            orders = [d["orders"] for d in days]
+            purchases = [d["server_purchases"] for d in days]
+            top = max(orders + purchases)
+            lines.append(f"{acc:<{id_w}}  {first}  {sparkline(orders, top):<{n_w}}  {last}  orders")
+            lines.append(f"{'':<{id_w}}  {'':5}  {sparkline(purchases, top):<{n_w}}  {'':5}  server purchases")
+        else:
+            lines.append(f"{acc:<{id_w}}  {first}  {sparkline([d['server_events'] for d in days]):<{n_w}}  {last}  server events")
+    return lines
+
+
 def _ts(value: str | None) -> str:
     return value.replace("T", " ")[:16] + " UTC" if value else "-"
 
@@ -60,13 +102,18 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
                       "-" if acc["estimated_match_quality"] is None else f"{acc['estimated_match_quality']:.1f}",
                       ", ".join(acc["connector_versions"]) or "-")
         console.print(a)
+        spark = daily_spark_lines(report["accounts"])
+        if spark:
+            console.print(Text("Per UTC day (first day, one mark per day, last day; · = none that day):", style="bold"))
+            for line in spark:
+                console.print(Text("  " + line), overflow="ignore", crop=False, no_wrap=True)
 
     if not report["findings"]:
         console.print(Text("No findings.", style="bold green"))
     for rule, items in _group(report["findings"]):
         blocks = []
         for f in items:
-            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {f['account'] or 'all'}  ", (f"{f['count']} records", "bold"))
+            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {f['account'] or 'all'}{' / ' + f['subject'] if f.get('subject') else ''}  ", (f"{f['count']} records", "bold"))
             body = [head, Text(f["summary"]), Text(_when(f), style="dim")]
             for e in f["evidence"]:
                 body.append(Text(f"  {e['file']}:{e['line']}  {e['excerpt'][:150]}", style="dim"))
@@ -124,7 +171,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     for rule, items in _group(report["findings"]):
         lines += [f"### `{rule}`", ""]
         for f in items:
-            lines.append(f"- **{f['severity']}** · account `{f['account'] or 'all'}` · {f['count']} records · {_when(f)}")
+            subject = f" · {f['subject']}" if f.get("subject") else ""
+            lines.append(f"- **{f['severity']}** · account `{f['account'] or 'all'}`{subject} · {f['count']} records · {_when(f)}")
             lines.append(f"  {_md_escape(f['summary'])}")
             for e in f["evidence"]:
                 lines.append(f"  - `{e['file']}:{e['line']}` {_md_escape(e['excerpt'][:200])}")

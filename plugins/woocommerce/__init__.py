@@ -7,7 +7,8 @@ v2 ``YYYY-MM-DDTHH:MM:SS+00:00 NOTICE`` headers with `` CONTEXT: {...}``, and
 the plugin's own >= 3.5 ``log()`` entries.  Rows produced:
 
 * ``server_event``: one per event of each ``POST /<version>/<pixel>/events``
-  Request entry (``batch_id`` = ``file:line`` of the request);
+  Request entry (``batch_id`` = ``<file number>:<line>`` of the request, see
+  :mod:`.linking`);
 * ``api_response``: one per Response to such a request (``success``,
   ``graph_error``, ``transport_error``, ``server_error_page``);
 * ``status``: ``Could not send Pixel event`` (``graph_error`` /
@@ -17,7 +18,8 @@ the plugin's own >= 3.5 ``log()`` entries.  Rows produced:
 
 Module map: :mod:`.patterns` (the format), :mod:`.sniff`, :mod:`.entries`
 (lines -> entries), :mod:`.kinds`, :mod:`.requests`, :mod:`.responses`,
-:mod:`.status` (entries -> rows), :mod:`.linking` and :mod:`.timezone`
+:mod:`.status` (entries -> rows), :mod:`.extra` (the ``extra`` JSON),
+:mod:`.linking` and :mod:`.timezone`
 (``finalize``), :mod:`.pipeline` (``parse``/``finalize``).
 """
 

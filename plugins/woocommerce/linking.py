@@ -27,6 +27,23 @@ rotated ``.0`` copy and the next days' files), in time order:
 * ``connector_version`` is carried forward from requests (their user agent or
   partner_agent) and ``Upgrade to vX`` lines, so a version change is visible
   per account.
+
+``batch_id`` is ``<n>:<line>``: ``line`` is the request entry's first line and
+``n`` the 1-based position of its file among the source's file names in sorted
+order (``parse`` leaves it null; only here are all files known).  Unique within
+an audit by construction (no hash that could collide), deterministic for the
+same inputs, and short: up to 999 files of up to 99,999,999 lines it is at most
+12 characters, which Polars stores inline in the string view, with no heap
+buffer.  The former ``<path>:<line>`` was ~110 bytes a row on real paths (a
+quarter of the frame).  It is an id to group rows by, not a place to look up.
+
+Memory: the wide frame is never sorted or copied.  Each step sorts a *narrow*
+frame (a row index, file/stream numbers, line, time and a few booleans), works
+out per row which row a value comes from (or a flag), and sorts that back by
+the row index; the changed columns are then built in the original row order
+(a ``gather`` of the source column) and swapped in whole, cut into the frame's
+chunks (:func:`chunked_like`); unchanged columns keep their buffers.  The row
+order of the frame is kept (the core sorts the frame afterwards anyway).
 """
 
 from __future__ import annotations
@@ -36,6 +53,8 @@ import polars as pl
 _REQUESTS = ("capi_request", "other_request")
 _FILLED = ("pixel_id", "account", "graph_version", "shop")
 _COPIED = ("error_code", "error_subcode", "error_type", "is_transient", "fbtrace_id")
+#: Row index column of the narrow working frames.
+_ROW = "_row"
 #: ``<dir>/<source>[.N][-YYYY-MM-DD][-<32 hex>].log[.gz]`` -> ``<dir>/<source>``.
 _STREAM = r"^(?P<dir>.*[/!])?(?P<src>[^/!]+?)(?:\.\d+)?(?:-\d{4}-\d{2}-\d{2})?(?:-[0-9a-f]{32})?\.(?:log|txt)(?:\.gz)?$"
 
@@ -46,86 +65,180 @@ def stream_of(file: pl.Expr) -> pl.Expr:
 
 
 def link(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with responses paired and request context carried (sorted by stream, time)."""
+    """``frame`` (same rows, same order) with responses paired and request context carried."""
     if frame.is_empty():
         return frame
-    return _carry_context(_pair_with_requests(frame))
-
-
-def _pair_with_requests(frame: pl.DataFrame) -> pl.DataFrame:
-    f = frame.sort("file", "line", maintain_order=True)
+    fno, sno = _file_numbers(frame)
+    pairing = _pair_with_requests(frame, fno)
+    carried = _carry_context(frame, fno, sno)
     et = pl.col("_etype")
-    capi = et == "capi_request"
-    file_start = pl.col("file") != pl.col("file").shift(1, fill_value="\0")
-    entry_start = file_start | (pl.col("line") != pl.col("line").shift(1))
-    f = f.with_columns(file_start.alias("_fs"), entry_start.alias("_es"))
-    gstart = (et.is_in(_REQUESTS) & pl.col("_es")) | pl.col("_fs")
-    f = f.with_columns(
-        gstart.alias("_gs"),
-        pl.col("_es").cum_sum().alias("_ec"),
-    ).with_columns(
-        pl.when("_gs").then(pl.when(et.is_in(_REQUESTS)).then(et).otherwise(pl.lit("none"))).forward_fill().alias("_gkind"),
-        pl.when("_gs").then(pl.when(capi).then(pl.col("batch_id")).otherwise(pl.lit(""))).forward_fill().alias("_gbatch"),
-        (pl.col("_ec") - pl.when("_gs").then(pl.col("_ec")).forward_fill()).alias("_epos"),
-        et.shift(1).alias("_prev_et"),
-        *[pl.col(c).shift(1).alias(f"_prev_{c}") for c in _COPIED],
-    )
-
-    in_capi = pl.col("_gkind") == "capi_request"
     is_resp = et == "response"
-    prev_resp = (pl.col("_prev_et") == "response") & ~pl.col("_fs")
-    status_line = et.is_in(("pixel_error", "connection_invalid"))
-    linked = in_capi & (
-        (is_resp & (pl.col("_epos") == 1))
-        | (status_line & ((pl.col("_epos") == 1) | ((pl.col("_epos") == 2) & prev_resp)))
-    )
-    non_capi_resp = is_resp & (
-        (pl.col("_gkind") == "other_request")
-        | ((pl.col("_gkind") == "none") & (pl.col("_resp_signal") == "success") & pl.col("events_received").is_null())
+    non_capi = pl.lit(pairing.get_column("_nc"))
+    updates = {
+        "batch_id": pl.format("{}:{}", pl.lit(fno), pl.lit(pairing.get_column("_bline"))),
+        "kind": pl.when(non_capi).then(pl.lit("status")).otherwise(pl.col("kind")),
+        "signal": pl.when(non_capi & (pl.col("_resp_signal") == "success")).then(pl.lit("log"))
+        .when(is_resp).then(pl.col("_resp_signal"))
+        .otherwise(pl.col("signal")),
+    }
+    prev = pairing.get_column("_prev")
+    if prev.null_count() < prev.len():
+        # a status line takes what it lacks from the response just before it
+        updates.update({c: pl.coalesce(c, pl.col(c).gather(prev)) for c in _COPIED})
+    for c in (*_FILLED, "connector_version"):
+        updates[c] = pl.col(c).gather(carried.get_column(c))
+    return _replace_changed(frame, updates)
+
+
+def _file_numbers(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Per row: the 1-based rank of its file among the source's file names (sorted), and of its stream.
+
+    Computed on the few distinct names, then mapped onto the rows (no string per row).
+    """
+    files = frame.select(pl.col("file").unique())
+    files = files.with_columns(
+        pl.col("file").rank("dense").cast(pl.UInt32).alias("_fno"),
+        stream_of(pl.col("file")).rank("dense").cast(pl.UInt32).alias("_sno"),
     )
 
+    def per_row(col: str) -> pl.Series:
+        return frame.select(
+            pl.col("file").replace_strict(files["file"], files[col], default=None, return_dtype=pl.UInt32).alias(col)
+        ).to_series()
+
+    return per_row("_fno"), per_row("_sno")
+
+
+def _in_order(narrow: pl.DataFrame, by: list[str], compute: list[pl.Expr], *, nulls_last: bool = False) -> pl.DataFrame:
+    """``compute`` evaluated over ``narrow`` sorted by ``by`` (stable), returned in ``narrow``'s row order.
+
+    Only the few columns of ``narrow`` are sorted, never the wide frame; the
+    results come back in the original order by sorting them on the row index.
+    """
+    return (
+        narrow.with_row_index(_ROW)
+        .sort(*by, _ROW, nulls_last=nulls_last)
+        .select(_ROW, *compute)
+        .sort(_ROW)
+        .drop(_ROW)
+    )
+
+
+def _replace_changed(frame: pl.DataFrame, updates: dict[str, pl.Expr]) -> pl.DataFrame:
+    """``frame`` with the columns whose new values differ replaced (unchanged ones keep their buffers)."""
+    changed = []
+    for name, expr in updates.items():
+        new = frame.select(expr.alias(name)).to_series()
+        if not new.equals(frame.get_column(name)):
+            changed.append(chunked_like(new, frame))
+    return frame.with_columns(changed) if changed else frame
+
+
+def chunked_like(new: pl.Series, frame: pl.DataFrame) -> pl.Series:
+    """``new`` cut into the chunks of ``frame`` (zero-copy slices).
+
+    The frame ``finalize`` gets is the concatenation of the parse batches, so its
+    columns are made of one chunk per batch.  A column computed by a gather is a
+    single chunk; put into that frame as is, the chunk layouts disagree and the
+    next operation on the frame (``localize``, the core's ``with_columns``)
+    rechunks *every* column: a copy of the whole frame.  Cut the same way, the
+    new column fits and nothing is copied.
+    """
+    lengths = frame.get_column("line").chunk_lengths()
+    if len(lengths) <= 1 or new.chunk_lengths() == lengths:
+        return new
+    new = new.rechunk()
+    offsets = [0]
+    for n in lengths[:-1]:
+        offsets.append(offsets[-1] + n)
+    return pl.concat([new.slice(o, n) for o, n in zip(offsets, lengths)], rechunk=False)
+
+
+def _pair_with_requests(frame: pl.DataFrame, fno: pl.Series) -> pl.DataFrame:
+    """Per row (original order): ``_bline`` (line of the request whose batch it joins, else null),
+    ``_nc`` (a response to a non-CAPI call) and ``_prev`` (row to copy the error fields
+    from, else null)."""
+    et = pl.col("_etype")
+    narrow = frame.select(
+        pl.lit(fno).alias("_fno"),
+        "line",
+        (et == "capi_request").alias("_capi"),
+        et.is_in(_REQUESTS).alias("_req"),
+        (et == "response").alias("_resp"),
+        et.is_in(("pixel_error", "connection_invalid")).alias("_status_line"),
+        (et == "connection_invalid").alias("_conn_invalid"),
+        ((pl.col("_resp_signal") == "success") & pl.col("events_received").is_null()).alias("_bare_success"),
+    )
+    fno_, line, row = pl.col("_fno"), pl.col("line"), pl.col(_ROW)
+    capi, req, is_resp, status_line = pl.col("_capi"), pl.col("_req"), pl.col("_resp"), pl.col("_status_line")
+    # in file/line order: an entry starts where the line changes, a group (request and
+    # the entries after it) where a request entry or a file starts
+    file_start = fno_.ne_missing(fno_.shift(1))
+    entry_start = file_start | (line != line.shift(1))
+    group_start = (req & entry_start) | file_start
+    entry_no = entry_start.cum_sum()
+    # group kind: 2 CAPI request, 1 other request, 0 none (rows before the file's first request)
+    gkind = pl.when(group_start).then(pl.when(capi).then(2).when(req).then(1).otherwise(0)).forward_fill()
+    gline = pl.when(group_start).then(line).forward_fill()
+    epos = entry_no - pl.when(group_start).then(entry_no).forward_fill()
+    in_capi = gkind == 2
+    prev_resp = is_resp.shift(1) & ~file_start
+    linked = in_capi & (
+        (is_resp & (epos == 1))
+        | (status_line & ((epos == 1) | ((epos == 2) & prev_resp)))
+    )
+    non_capi_resp = is_resp & ((gkind == 1) | ((gkind == 0) & pl.col("_bare_success")))
     # >= 3.7.1 checks the answer before the exchange is logged: "Facebook connection
     # invalid" comes right *before* the Request entry it belongs to
-    before_request = (et == "connection_invalid") & (et.shift(-1) == "capi_request") & (
-        pl.col("file") == pl.col("file").shift(-1)
-    )
-    out = f.with_columns(
-        pl.when(capi).then(pl.col("batch_id"))
-        .when(before_request).then(pl.col("batch_id").shift(-1))
-        .when(linked & (pl.col("_gbatch") != "")).then(pl.col("_gbatch"))
-        .alias("batch_id"),
-        pl.when(is_resp & non_capi_resp).then(pl.lit("status")).otherwise(pl.col("kind")).alias("kind"),
-        pl.when(is_resp & non_capi_resp & (pl.col("_resp_signal") == "success")).then(pl.lit("log"))
-        .when(is_resp).then(pl.col("_resp_signal"))
-        .otherwise(pl.col("signal")).alias("signal"),
-        *[
-            pl.when(status_line & prev_resp & in_capi & ~before_request)
-            .then(pl.coalesce(c, f"_prev_{c}")).otherwise(pl.col(c)).alias(c)
-            for c in _COPIED
+    before_request = pl.col("_conn_invalid") & capi.shift(-1) & (fno_ == fno_.shift(-1))
+    return _in_order(
+        narrow,
+        ["_fno", "line"],
+        [
+            pl.when(capi).then(line)
+            .when(before_request).then(line.shift(-1))
+            .when(linked).then(gline)
+            .alias("_bline"),
+            non_capi_resp.fill_null(False).alias("_nc"),
+            pl.when(status_line & prev_resp & in_capi & ~before_request).then(row.shift(1)).alias("_prev"),
         ],
     )
-    return out.drop("_fs", "_es", "_gs", "_ec", "_gkind", "_gbatch", "_epos", "_prev_et", *[f"_prev_{c}" for c in _COPIED])
 
 
-def _carry_context(frame: pl.DataFrame) -> pl.DataFrame:
+def _carry_context(frame: pl.DataFrame, fno: pl.Series, sno: pl.Series) -> pl.DataFrame:
+    """Per row (original order) and per carried column: the row whose value it takes."""
     et = pl.col("_etype")
     capi = et == "capi_request"
-    f = frame.with_columns(stream_of(pl.col("file")).alias("_stream")).sort(
-        "_stream", "logged_at", "file", "line", nulls_last=True, maintain_order=True
-    )
-    f = f.with_columns((pl.col("_stream") != pl.col("_stream").shift(1, fill_value="\0")).cum_sum().alias("_si"))
-
-    def carried(col: str, sources: pl.Expr, back: bool) -> pl.Expr:
-        # fill from the nearest source row of the same stream (no window: rows are sorted by stream)
-        value = pl.when(sources).then(pl.col(col))
-        src_stream = pl.when(sources).then(pl.col("_si"))
-        filled = pl.when(src_stream.forward_fill() == pl.col("_si")).then(value.forward_fill())
-        if back:
-            filled = pl.coalesce(filled, pl.when(src_stream.backward_fill() == pl.col("_si")).then(value.backward_fill()))
-        return pl.when(sources).then(pl.col(col)).otherwise(filled).alias(col)
-
     version_source = capi | (et == "plugin_updated") | ((et == "other_request") & pl.col("connector_version").is_not_null())
-    return f.with_columns(
-        *[carried(c, capi, back=True) for c in _FILLED],
-        carried("connector_version", version_source, back=False),
-    ).drop("_stream", "_si")
+    carried = [*_FILLED, "connector_version"]
+    narrow = frame.select(
+        pl.lit(sno).alias("_sno"),
+        "logged_at",
+        pl.lit(fno).alias("_fno"),
+        "line",
+        capi.alias("_capi"),
+        version_source.alias("_version_source"),
+        *[pl.col(c).is_not_null().alias(f"_has_{c}") for c in carried],
+    )
+    stream, row = pl.col("_sno"), pl.col(_ROW)
+
+    def source_row(col: str, sources: pl.Expr, back: bool) -> pl.Expr:
+        # the nearest source row of the same stream with a value (no window: rows are sorted by stream)
+        src_stream = pl.when(sources).then(stream)
+        with_value = pl.when(sources & pl.col(f"_has_{col}")).then(row)
+        out = pl.when(sources).then(row).when(
+            (src_stream.forward_fill() == stream) & with_value.forward_fill().is_not_null()
+        ).then(with_value.forward_fill())
+        if back:
+            out = out.when(src_stream.backward_fill() == stream).then(with_value.backward_fill())
+        return out.alias(col)
+
+    return _in_order(
+        narrow,
+        ["_sno", "logged_at", "_fno", "line"],
+        [
+            *[source_row(c, pl.col("_capi"), back=True) for c in _FILLED],
+            source_row("connector_version", pl.col("_version_source"), back=False),
+        ],
+        nulls_last=True,
+    )

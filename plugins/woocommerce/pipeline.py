@@ -5,6 +5,8 @@ entries (which request a response answers, the pixel and version carried to
 status lines) is done once in ``finalize`` by :func:`.linking.link`, over all
 rows of the source in file/line order, so batch boundaries never cut a
 request from its response; then :func:`.timezone.localize` fixes legacy times.
+Both work on narrow frames and swap in only the columns they change: the
+frame's rows keep their order and its other columns are never copied.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""CAPI Request entries -> one ``server_event`` row per event in ``body.data``."""
+"""CAPI Request entries -> one ``server_event`` row per event in ``body.data``.
+
+``batch_id`` is left null here: :mod:`.linking` gives the rows of a request (and
+its response and status lines) a short id in ``finalize``, when every file of
+the audit is known.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import polars as pl
 from auditor import USER_DATA_KEYS, classify_user_data
 
 from .entries import REJECT_SCHEMA
+from .extra import extra_json, unusual_level
 from .jsonsafe import safe_json_decode
 from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
+from .userdetail import apply_detail, detail_expr
 from auditor.redact import redact_columns
 
 CONNECTOR = "facebook-for-woocommerce"
@@ -74,14 +81,13 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.coalesce(ua_version, partner_agent.str.extract(PARTNER_AGENT_VERSION, 1)).alias("connector_version"),
         partner_agent.alias("partner_agent"),
         pl.col("_body").struct.field("test_event_code").alias("test_event_code"),
-        pl.format("{}:{}", "file", "line").alias("batch_id"),
         data.list.len().cast(pl.Int64).alias("batch_size"),
         pl.col("kv_method").fill_null("POST").alias("_method"),
         uri_path(pl.col("kv_uri")).alias("_path"),
-        pl.struct(
-            pl.col("level"),
-            pl.col("kv_duration").str.strip_suffix("s").cast(pl.Float64, strict=False).alias("duration_s"),
-        ).struct.json_encode().alias("extra"),
+        extra_json(
+            level=unusual_level(pl.col("level")),
+            duration_s=pl.col("kv_duration").str.strip_suffix("s").cast(pl.Float64, strict=False),
+        ),
         data.alias("_ev"),
     )
     events = per_request.explode("_ev")
@@ -116,5 +122,7 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ).drop("_ev", "_method", "_path")
     # keys no event in the batch has need no state column (it would be all null)
     absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
-    rows = classify_user_data(rows.drop(absent))
+    rows = rows.drop(absent)
+    # facts about raw values the ud_<key> states cannot carry -> extra.ud_detail
+    rows = apply_detail(classify_user_data(rows.with_columns(detail_expr(rows).alias("_ud_detail"))))
     return redact_columns(rows, "message", "event_source_url"), rejects

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from .entries import REJECT_SCHEMA
+from .extra import extra_json, unusual_level
 from .jsonsafe import safe_json_decode
 from auditor.redact import redact_columns
 from .requests import CONNECTOR
@@ -106,7 +107,7 @@ def response_rows(resp: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         fbtrace.alias("fbtrace_id"),
         signal.alias("signal"),
         message.alias("message"),  # redacted whole, then cut (a cut e-mail would escape the rules)
-        pl.struct(pl.col("level")).struct.json_encode().alias("extra"),
+        extra_json(level=unusual_level(pl.col("level"))),
     )
     rows = redact_columns(rows, "message").with_columns(pl.col("message").str.slice(0, MESSAGE_CHARS))
     return rows, rejects

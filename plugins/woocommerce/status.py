@@ -23,6 +23,8 @@ from .patterns import (
     USER_AGENT_VERSION,
 )
 from auditor.redact import redact_columns
+
+from .extra import extra_json, unusual_level
 from .requests import CONNECTOR, uri_path
 
 MESSAGE_CHARS = 200
@@ -69,9 +71,9 @@ def status_rows(st: pl.DataFrame) -> pl.DataFrame:
         .when(et == "other_request").then(pl.col("kv_user_agent").str.extract(USER_AGENT_VERSION, 1))
         .alias("connector_version"),
         text.alias("message"),
-        pl.struct(
-            pl.col("level"),
-            pl.when(et == "other_request").then(uri_path(pl.col("kv_uri"))).alias("endpoint"),
-        ).struct.json_encode().alias("extra"),
+        extra_json(
+            level=unusual_level(pl.col("level")),
+            endpoint=pl.when(et == "other_request").then(uri_path(pl.col("kv_uri"))),
+        ),
     )
     return redact_columns(rows, "message").with_columns(pl.col("message").str.slice(0, MESSAGE_CHARS))

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from .linking import chunked_like
+
 _FIXED = re.compile(r"^(?:UTC|GMT)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt", "+00:00", "-00:00", "+0000"}
 #: Offsets (minutes) of real zones that are not whole hours.
@@ -140,15 +142,22 @@ def _mode(est: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 def _infer(frame: pl.DataFrame, ctx, n_legacy: int) -> pl.DataFrame:
     legacy = pl.col("_tz_local").fill_null(False)
     diff = (pl.col("logged_at") - pl.col("event_time")).dt.total_seconds()
+    evidence = (
+        legacy
+        & (pl.col("_etype") == "capi_request")
+        & pl.col("event_time").is_not_null()
+        & pl.col("event_time_raw").str.contains(r"^\d{9,10}$")
+    )
+    # Work on a narrow frame keyed by a file number: filtering or joining the frame
+    # itself would copy every column, and string keys are row-encoded per row.
+    files = frame.select(pl.col("file").unique()).with_row_index("_fid")
+    fid = frame.select(
+        pl.col("file").replace_strict(files["file"], files["_fid"], default=None, return_dtype=pl.UInt32)
+    ).to_series()
     est = (
-        frame.filter(
-            legacy
-            & (pl.col("_etype") == "capi_request")
-            & pl.col("event_time").is_not_null()
-            & pl.col("event_time_raw").str.contains(r"^\d{9,10}$")
-        )
-        .select("file", pl.col("logged_at").dt.date().alias("day"), diff.alias("diff"))
-        .filter(pl.col("diff").abs() <= _MAX_DIFF_S)
+        frame.select(pl.lit(fid).alias("_fid"), pl.col("logged_at").dt.date().alias("day"), diff.alias("diff"), evidence.alias("_ev"))
+        .filter(pl.col("_ev") & (pl.col("diff").abs() <= _MAX_DIFF_S))
+        .drop("_ev")
         .with_columns(_snap(((pl.col("diff") / _BUCKET_S).round() * (_BUCKET_S // 60)).cast(pl.Int64)).alias("offset"))
     )
     if est.is_empty():
@@ -159,32 +168,43 @@ def _infer(frame: pl.DataFrame, ctx, n_legacy: int) -> pl.DataFrame:
         )
         return frame.with_columns(_DONE)
 
-    per_file = _mode(est, ["file"]).select("file", pl.col("offset").alias("_off_file"), pl.col("total").alias("_n_file"))
+    per_file = _mode(est, ["_fid"]).select("_fid", pl.col("offset").alias("_off_file"), pl.col("total").alias("_n_file"))
     source = _mode(est, [])
     source_offset = int(source["offset"][0])
     per_day = (
-        _mode(est, ["file", "day"])
-        .join(per_file, on="file")
+        _mode(est, ["_fid", "day"])
+        .join(per_file, on="_fid")
         .filter(
             (pl.col("total") >= 3) & (pl.col("share") >= 0.5)
             & (pl.col("offset") != pl.col("_off_file"))
             & ((pl.col("offset") - pl.col("_off_file")).abs() <= 60)
         )
-        .select("file", pl.col("day").alias("_day"), pl.col("offset").alias("_off_day"))
+        .select("_fid", pl.col("day").alias("_day"), pl.col("offset").alias("_off_day"))
     )
 
-    out = (
-        frame.with_columns(pl.when(legacy).then(pl.col("logged_at").dt.date()).alias("_day"))
-        .join(per_day, on=["file", "_day"], how="left", maintain_order="left")
-        .join(per_file.select("file", "_off_file"), on="file", how="left", maintain_order="left")
-        .with_columns(pl.coalesce("_off_day", "_off_file", pl.lit(source_offset)).alias("_off"))
+    # the offset of each row; a left join keeps the row order
+    offset = (
+        frame.select(pl.lit(fid).alias("_fid"), pl.when(legacy).then(pl.col("logged_at").dt.date()).alias("_day"))
+        .join(per_day, on=["_fid", "_day"], how="left", maintain_order="left")
+        .join(per_file.select("_fid", "_off_file"), on="_fid", how="left", maintain_order="left")
+        .select(pl.coalesce("_off_day", "_off_file", pl.lit(source_offset)).alias("_off"))
+        .to_series()
     )
-    out = out.with_columns(
-        pl.when(legacy).then(pl.col("logged_at") - pl.duration(minutes=pl.col("_off"))).otherwise(pl.col("logged_at")).alias("logged_at"),
+    out = frame.with_columns(
+        chunked_like(
+            frame.select(
+                pl.when(legacy).then(pl.col("logged_at") - pl.duration(minutes=pl.lit(offset))).otherwise(pl.col("logged_at"))
+            ).to_series(),
+            frame,
+        ),
         _DONE,
-    ).drop("_day", "_off_day", "_off_file", "_off")
+    )
 
-    _note_inference(ctx, per_file, per_day, source_offset, frame.filter(legacy)["file"].unique().to_list())
+    named = files.select("_fid", "file")
+    per_file = per_file.join(named, on="_fid").select("file", "_off_file", "_n_file")
+    per_day = per_day.join(named, on="_fid").select("file", "_day", "_off_day")
+    legacy_files = frame.select(pl.col("file").filter(legacy).unique()).to_series().to_list()
+    _note_inference(ctx, per_file, per_day, source_offset, legacy_files)
     return out
 
 

@@ -1,0 +1,132 @@
+"""Records -> decoded log entries, classified.
+
+Each record is decoded once with :data:`.patterns.ENTRY` (a Cloud Logging
+LogEntry, or a Stape log object at top level: raw stdout lines and the
+snake_case BigQuery copy).  The tag's own log object is then found in, by
+preference, ``jsonPayload`` (Cloud Logging parsed the stdout line), a
+``textPayload`` holding JSON text, or the record itself, and decoded with
+:data:`.patterns.STAPE`.  Classes (``_class``):
+
+* ``stape`` -- a Meta tag's Request / Response / failure / Message object;
+* ``ga4`` -- a Cloud Run / App Engine request log of an incoming GA4 hit whose
+  URL names the event (``/g/collect?...&en=purchase``);
+* skipped silently, only counted (:data:`SKIPPED`): ``noise`` (the
+  ``googletagmanager.com/sgtm/a`` pings and ``Listening`` start-up lines every
+  container writes), ``other_tag`` (logs of non-Meta tags), ``ga4_batched``
+  (GA4 hits whose events are in the POST body, which request logs do not
+  keep), ``ga4_unmapped`` (GA4 events with no Meta name), ``request`` (other request logs), ``other`` (any other entry).
+
+Records that are not JSON objects, or JSON that is neither a LogEntry nor a
+tag log, are rejected.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .jsonsafe import safe_json_decode
+from .patterns import ENTRY, GA4_PATH, META_TAG, NOISE, REJECT_SCHEMA, STAPE
+
+#: Skipped classes and how the note names them.
+SKIPPED = {
+    "noise": "sGTM noise lines (googletagmanager.com/sgtm/a pings, 'Listening' start-up lines)",
+    "other_tag": "logs of non-Meta tags",
+    "ga4_batched": "GA4 hits without the event name in the URL (batched POST bodies are not logged)",
+    "ga4_unmapped": "GA4 hits of events the Meta tags do not map (user_engagement, scroll ...)",
+    "request": "other request logs (not GA4 hits)",
+    "other": "other log entries",
+}
+
+_LOGENTRY_KEYS = ("insertId", "timestamp", "logName", "textPayload", "httpRequest", "resource", "receiveTimestamp")
+
+
+def stape_field(pascal: str, snake: str) -> pl.Expr:
+    """A Stape key from the console object (PascalCase) or its BigQuery copy (snake_case)."""
+    s = pl.col("_s")
+    return pl.coalesce(s.struct.field(pascal), s.struct.field(snake))
+
+
+def log_time(ts: pl.Expr) -> pl.Expr:
+    """RFC 3339 (Cloud Logging), ``YYYY-MM-DD HH:MM:SS[.f] UTC`` (BigQuery), or epoch s/ms/us digits, as UTC."""
+    t = ts.str.strip_chars()
+    digits = t.str.contains(r"^\d{9,16}(?:\.\d+)?$")
+    whole = t.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
+    n = t.str.extract(r"^(\d+)", 1).str.len_chars()
+    epoch = (
+        pl.when(n <= 10).then(pl.from_epoch(whole, time_unit="s"))
+        .when(n <= 13).then(pl.from_epoch(whole, time_unit="ms"))
+        .otherwise(pl.from_epoch(whole, time_unit="us"))
+        .dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+    )
+    return pl.coalesce(
+        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
+        t.str.strip_suffix(" UTC").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False).dt.replace_time_zone("UTC"),
+        pl.when(digits).then(epoch),
+    )
+
+
+def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(entries, rejects)``: entries carry ``_e`` (LogEntry), ``_s`` (tag log) and ``_class``."""
+    rec = pl.col("rec")
+    records = records.with_columns(pl.when(rec.str.starts_with("{")).then(rec).alias("_json"))
+    records = records.with_columns(safe_json_decode(records.get_column("_json"), ENTRY).alias("_e"))
+    e = pl.col("_e")
+    f = e.struct.field
+    is_entry = pl.any_horizontal([f(k).is_not_null() for k in _LOGENTRY_KEYS]) | rec.str.contains('"jsonPayload"', literal=True)
+    tag_top = pl.any_horizontal([f(k).is_not_null() for k in ("Name", "Type", "tag_name", "type")])
+    known = (is_entry | tag_top).fill_null(False)
+    rejects = records.filter(e.is_null() | ~known).select(
+        "file", "line",
+        pl.when(~rec.str.starts_with("{")).then(pl.lit("not a JSON object"))
+        .when(e.is_null()).then(pl.lit("not valid JSON (a cut line, or several objects compacted on one line?)"))
+        .otherwise(pl.lit("JSON that is neither a Cloud Logging entry nor a tag log object"))
+        .alias("reason"),
+    ).cast(REJECT_SCHEMA)
+    entries = records.filter(e.is_not_null() & known).drop("_json")
+
+    text_payload = f("textPayload").str.strip_chars()
+    json_payload = pl.when(rec.str.contains('"jsonPayload"', literal=True)).then(rec.str.json_path_match("$.jsonPayload"))
+    entries = entries.with_columns(
+        pl.coalesce(
+            pl.when(json_payload.str.starts_with("{")).then(json_payload),
+            pl.when(text_payload.str.starts_with("{")).then(text_payload),
+            pl.when(tag_top).then(rec),
+        ).alias("_payload"),
+        text_payload.alias("_text"),
+    )
+    entries = entries.with_columns(safe_json_decode(entries.get_column("_payload"), STAPE).alias("_s"))
+
+    tag = stape_field("Name", "tag_name")
+    kind = stape_field("Type", "type")
+    url = stape_field("RequestUrl", "request_url")
+    http_url = f("httpRequest").struct.field("requestUrl")
+    text = pl.coalesce(pl.when(~pl.col("_text").str.starts_with("{")).then(pl.col("_text")), stape_field("Message", "message"))
+    is_tag = tag.is_not_null() & kind.is_not_null()
+    is_meta = tag.str.contains(META_TAG).fill_null(False) | url.str.contains(r"graph\.facebook\.com/").fill_null(False)
+    ga4 = http_url.str.contains(GA4_PATH).fill_null(False)
+    klass = (
+        pl.when(is_tag & is_meta).then(pl.lit("stape"))
+        .when(is_tag).then(pl.lit("other_tag"))
+        .when(ga4 & http_url.str.contains(r"[?&]en=")).then(pl.lit("ga4"))
+        .when(ga4).then(pl.lit("ga4_batched"))
+        .when(http_url.is_not_null()).then(pl.lit("request"))
+        .when(text.str.contains(NOISE).fill_null(False)).then(pl.lit("noise"))
+        .otherwise(pl.lit("other"))
+    )
+    entries = entries.with_columns(
+        klass.alias("_class"),
+        log_time(pl.coalesce(f("timestamp"), f("receiveTimestamp"))).alias("logged_at"),
+        f("insertId").alias("_insert_id"),
+        pl.coalesce(
+            pl.concat_str(
+                f("resource").struct.field("labels").struct.field("project_id").fill_null(""),
+                pl.coalesce(
+                    f("resource").struct.field("labels").struct.field("service_name"),
+                    f("resource").struct.field("labels").struct.field("module_id"),
+                ),
+                separator="/",
+            ),
+            pl.col("file").str.replace(r"![^!]*$", "").str.replace(r"/[^/]*$", ""),
+        ).alias("_stream"),
+    )
+    return entries, rejects

@@ -1,0 +1,109 @@
+"""Fixed facts of server-side GTM log exports: record starts, JSON shapes,
+GA4 -> Meta event names, connector fingerprints and noise.
+
+Every regular expression is valid for both Python ``re`` (the reader's batch
+cuts, sniffing) and Rust ``regex`` (Polars expressions).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from auditor import USER_DATA_KEYS
+
+#: A line starting a record: an NDJSON line (``{`` in column 0), the opening
+#: ``[`` of an array, or a top-level element of a pretty-printed array
+#: (``gcloud --format=json``/``jq`` indent 2, Python ``indent=4``).  Nested
+#: objects of such an element are indented deeper, so they never match.
+ENTRY_START = r"^(?:\[|\{|  \{|    \{)"
+
+#: A record holding only array punctuation (``[``, ``]``, ``],``).
+PUNCTUATION_ONLY = r"^[\s\[\],]*$"
+
+#: Cloud Logging LogEntry fields read from every record, plus the Stape tag's
+#: log keys at top level (raw stdout lines) and their snake_case BigQuery copy.
+STAPE_FIELDS = (
+    "Name", "Type", "TraceId", "EventName", "RequestMethod", "RequestUrl", "ResponseStatusCode", "Message", "Reason",
+    "tag_name", "type", "trace_id", "event_name", "request_method", "request_url", "response_status_code",
+    "message", "reason",
+)
+STAPE = pl.Struct({k: pl.String for k in STAPE_FIELDS})
+ENTRY = pl.Struct({
+    "insertId": pl.String,
+    "timestamp": pl.String,
+    "receiveTimestamp": pl.String,
+    "logName": pl.String,
+    "severity": pl.String,
+    "trace": pl.String,
+    "textPayload": pl.String,
+    "httpRequest": pl.Struct({
+        "requestMethod": pl.String, "requestUrl": pl.String, "status": pl.String,
+        "userAgent": pl.String, "remoteIp": pl.String, "latency": pl.String,
+    }),
+    "resource": pl.Struct({
+        "type": pl.String,
+        "labels": pl.Struct({"service_name": pl.String, "project_id": pl.String, "module_id": pl.String}),
+    }),
+    **{k: pl.String for k in STAPE_FIELDS},
+})
+
+#: ``RequestBody`` of a CAPI request (Stape keeps Meta's body as is).
+_EVENT = pl.Struct({
+    "event_name": pl.String,
+    "event_time": pl.String,
+    "event_id": pl.String,
+    "action_source": pl.String,
+    "event_source_url": pl.String,
+    "custom_data": pl.Struct({"value": pl.String, "currency": pl.String, "order_id": pl.String}),
+    "user_data": pl.Struct({k: pl.List(pl.String) for k in USER_DATA_KEYS}),
+})
+REQUEST_BODY = pl.Struct({"data": pl.List(_EVENT), "partner_agent": pl.String, "test_event_code": pl.String})
+
+#: ``ResponseBody`` (a JSON string inside the log JSON) of a Graph answer.
+RESPONSE_BODY = pl.Struct({
+    "events_received": pl.String,
+    "fbtrace_id": pl.String,
+    "error": pl.Struct({
+        "message": pl.String, "type": pl.String, "code": pl.String, "error_subcode": pl.String,
+        "is_transient": pl.String, "error_user_title": pl.String, "fbtrace_id": pl.String,
+    }),
+})
+
+#: Tag names (``Name`` / ``tag_name``) of Meta tags whose logs are read.
+META_TAG = r"(?i)^(?:facebook|meta|dedupcollector)\b"
+#: ``https://graph.facebook.com/v24.0/<pixel>/events?access_token=...``
+GRAPH_URL = r"graph\.facebook\.com/(?P<gv>v\d+(?:\.\d+)?)/(?P<px>\d+)/events"
+#: A failed send: ``Request failed or timed out. Pixel ID: <id>``.
+FAILURE_MESSAGE = r"(?i)^\s*Request failed or timed out"
+PIXEL_IN_MESSAGE = r"(?i)Pixel ID:\s*(\d+)"
+PIXEL_IN_QUERY = r"[?&]pixel_id=(\d+)"
+
+#: ``partner_agent`` fingerprints: Stape ``stape-gtmss-2.1.3[-ee]``, Meta's own
+#: template ``gtmss-1.0.0-0.0.9[-ee]``.
+PARTNER_AGENT = r"^(?P<stape>stape-)?gtmss-(?P<ver>.+?)(?P<ee>-ee)?$"
+CONNECTOR_STAPE = "stape-facebook-tag"
+CONNECTOR_META = "meta-sgtm-tag"
+CONNECTOR_GA4 = "ga4"
+
+#: Incoming GA4 hits (the browser leg) in Cloud Run / App Engine request logs.
+GA4_PATH = r"^(?:[a-zA-Z]+://[^/]+)?/(?:[^?#]*/)?collect(?:\?|$)"
+#: GA4 event names -> Meta standard events (the mapping the Stape and Meta
+#: sGTM tags apply when the event name is inherited from the client).
+GA4_TO_META = {
+    "page_view": "PageView",
+    "gtm.dom": "PageView",
+    "add_payment_info": "AddPaymentInfo",
+    "add_to_cart": "AddToCart",
+    "add_to_wishlist": "AddToWishlist",
+    "sign_up": "CompleteRegistration",
+    "begin_checkout": "InitiateCheckout",
+    "generate_lead": "Lead",
+    "purchase": "Purchase",
+    "search": "Search",
+    "view_item": "ViewContent",
+}
+
+#: stdout noise of every sGTM container (vendors filter exactly these).
+NOISE = r"googletagmanager\.com/sgtm/a|^\s*Listening\b"
+
+REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}

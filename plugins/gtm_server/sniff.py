@@ -1,0 +1,45 @@
+"""Decide whether a file is a server-side GTM log export, from its first bytes.
+
+Cloud Logging LogEntries (``insertId`` / ``logName``) with sGTM / Stape / GA4
+markers score 0.9, other LogEntries 0.6; Stape tag objects without a
+LogEntry around them (raw stdout, also JSON-escaped inside another object)
+and the snake_case BigQuery copy 0.85.  Shopify
+payloads, WooCommerce logs and bare Graph responses score 0 (the Graph API
+source reads those; it scores LogEntries at most 0.3).
+"""
+
+from __future__ import annotations
+
+import re
+
+_LOGENTRY = re.compile(r'"(?:insertId|logName)"\s*:')
+_SGTM = re.compile(
+    r'cloud_run_revision|gae_app|run\.googleapis\.com|/g/collect|sgtm|server-side-tagging|stape|gtmss-|'
+    r'\\?"(?:Type|type)\\?"\s*:\s*\\?"(?:Request|Response|Message)\\?"',
+    re.I,
+)
+_STAPE_OBJECT = re.compile(
+    r'\\?"Name\\?"\s*:\s*\\?"[^"\\]*\\?"\s*,\s*\\?"Type\\?"\s*:\s*\\?"(?:Request|Response|Message)\\?"'
+    r'|\\?"(?:RequestUrl|ResponseStatusCode|ResponseBody)\\?"\s*:'
+)
+_SNAKE = re.compile(r'"tag_name"\s*:.*"(?:request_url|response_status_code|response_body|request_body)"\s*:')
+_FOREIGN = re.compile(r"(?i)x-shopify-|Facebook-for-WooCommerce")
+
+
+def _text(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="replace")
+    return head.decode("utf-8", errors="replace")
+
+
+def sniff(file_name: str, head_bytes: bytes) -> float:
+    text = _text(head_bytes)
+    if text.lstrip()[:1] not in ("{", "[") or _FOREIGN.search(text):
+        return 0.0
+    if _LOGENTRY.search(text):
+        return 0.9 if _SGTM.search(text) else 0.6
+    if _STAPE_OBJECT.search(text) or _SNAKE.search(text):
+        return 0.85
+    return 0.0

@@ -1,0 +1,189 @@
+"""Helpers shared by the payload-quality checks (no diagnosis logic here)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+import polars as pl
+
+from auditor import CheckContext
+from auditor.schema import USER_DATA_KEYS
+
+#: ``kind`` of the rows these checks read.
+SERVER = "server_event"
+
+_MS_RAW = r"^\d{12,14}(?:\.\d+)?$"
+_ISO_RAW = r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d"
+
+
+#: Column families of a payload.  A null column means "absent from the payload"
+#: only when the source logged the payload at all; a sender log that records
+#: just the event name and the response leaves them all null ("not known").
+FAMILIES = {
+    "event_time": ("event_time_raw",),
+    "custom_data": ("value_raw", "currency"),
+    "context": ("action_source", "event_source_url"),
+    "user_data": tuple(f"ud_{k}" for k in USER_DATA_KEYS),
+}
+
+
+def sources_knowing(frame: pl.DataFrame, family: str) -> list[str]:
+    """Sources that fill ``family`` on at least one of their server events."""
+    cols = [c for c in FAMILIES[family] if c in frame.columns]
+    if not cols:
+        return []
+    return (
+        frame.select("kind", "source", *cols)
+        .filter((pl.col("kind") == SERVER) & pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
+        .get_column("source").drop_nulls().unique().sort().to_list()
+    )
+
+
+def _known(frame: pl.DataFrame, families: tuple[str, ...]) -> pl.Expr:
+    """Rows whose payload was seen (some payload column filled) and whose source
+    fills each family on at least one of its server events."""
+    cols = {f: [c for c in FAMILIES[f] if c in frame.columns] for f in FAMILIES}
+    seen = pl.any_horizontal([pl.col(c).is_not_null() for f in cols for c in cols[f]] or [pl.lit(False)])
+    cond = seen
+    for f in families:
+        cond = cond & pl.col("source").is_in(sources_knowing(frame, f)).fill_null(False)
+    return cond
+
+
+def server_events(ctx: CheckContext, *columns: str, families: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Server-event rows with an account, restricted to ``columns`` (plus the
+    provenance columns evidence needs).  With ``families``, only rows whose
+    payload was logged by a source that captures those fields (so a null there
+    really means "absent from the payload")."""
+    keep = list(dict.fromkeys(("account", "logged_at", "file", "line", "message", *columns)))
+    payload = [c for f in FAMILIES for c in FAMILIES[f] if c in ctx.frame.columns] if families else []
+    rows = ctx.frame.select(list(dict.fromkeys(("kind", "source", *keep, *payload))))
+    rows = rows.filter((pl.col("kind") == SERVER) & pl.col("account").is_not_null())
+    if families:
+        rows = rows.filter(_known(ctx.frame, families))
+    return rows.select(keep)
+
+
+def raw_time_kind() -> pl.Expr:
+    """``seconds`` | ``milliseconds`` | ``iso`` | ``other`` | null for ``event_time_raw``."""
+    raw = pl.col("event_time_raw").str.strip_chars()
+    return (
+        pl.when(raw.is_null() | (raw == "")).then(None)
+        .when(pl.col("event_time").is_not_null()).then(pl.lit("seconds"))
+        .when(raw.str.contains(_MS_RAW)).then(pl.lit("milliseconds"))
+        .when(raw.str.contains(_ISO_RAW)).then(pl.lit("iso"))
+        .otherwise(pl.lit("other"))
+    )
+
+
+def with_claimed_time(df: pl.DataFrame) -> pl.DataFrame:
+    """Add ``claimed`` (UTC datetime) = ``event_time``, or for millisecond and
+    ISO values (which sources leave null in ``event_time``) the time the raw
+    text means.  Only the few odd rows are parsed."""
+    odd_mask = pl.col("event_time").is_null() & pl.col("event_time_raw").is_not_null()
+    if not df.select(odd_mask.any()).item():
+        return df.with_columns(pl.col("event_time").alias("claimed"))
+    df = df.with_row_index("_ord")
+    normal = df.filter(~odd_mask).with_columns(pl.col("event_time").alias("claimed"))
+    odd = df.filter(odd_mask)
+    raw = pl.col("event_time_raw").str.strip_chars()
+    ms = pl.from_epoch(raw.str.extract(r"^(\d{12,14})", 1).cast(pl.Int64, strict=False), time_unit="ms")
+    iso_aware = raw.str.to_datetime("%+", time_zone="UTC", strict=False, time_unit="us")
+    iso_naive = raw.str.replace(" ", "T").str.slice(0, 19).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us"
+    ).dt.replace_time_zone("UTC")
+    odd = odd.with_columns(
+        pl.when(raw.str.contains(_MS_RAW)).then(ms.dt.cast_time_unit("us").dt.replace_time_zone("UTC"))
+        .when(raw.str.contains(_ISO_RAW)).then(pl.coalesce(iso_aware, iso_naive))
+        .alias("claimed")
+    )
+    return pl.concat([normal, odd], how="vertical_relaxed").sort("_ord").drop("_ord")
+
+
+def ud_detail(key: str) -> pl.Expr:
+    """The ``extra.ud_detail.<key>`` fact a source derived at parse time
+    (e.g. ``seconds_unit`` for fbc); null when absent."""
+    extra = pl.col("extra")
+    return pl.when(extra.str.contains('"ud_detail"', literal=True)).then(
+        extra.str.json_path_match(f"$.ud_detail.{key}")
+    )
+
+
+def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per backend order id: ``order_id``, ``_o_time`` (creation time:
+    the order row's ``event_time``, else ``logged_at``), ``_o_value`` (last
+    known total) and ``_o_currency``.  Server events and orders usually come
+    from different sources with different shop names (storefront domain vs
+    ``x.myshopify.com``), so orders are matched by id alone; an id seen for
+    more than one shop is ambiguous and left out."""
+    orders = frame.filter((pl.col("kind") == "order") & pl.col("order_id").is_not_null())
+    if orders.is_empty():
+        return pl.DataFrame(schema={"order_id": pl.String, "_o_time": pl.Datetime("us", "UTC"),
+                                    "_o_value": pl.Float64, "_o_currency": pl.String})
+    return (
+        orders.sort("logged_at", nulls_last=False)
+        .group_by("order_id", maintain_order=True)
+        .agg(
+            pl.col("shop").drop_nulls().n_unique().alias("_shops"),
+            pl.coalesce("event_time", "logged_at").drop_nulls().min().alias("_o_time"),
+            pl.col("value").drop_nulls().last().alias("_o_value"),
+            pl.col("currency").drop_nulls().last().str.to_uppercase().alias("_o_currency"),
+        )
+        .filter(pl.col("_shops") <= 1)
+        .drop("_shops")
+    )
+
+
+def fmt_time(ts: datetime | None) -> str:
+    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown time"
+
+
+def span_text(first: datetime | None, last: datetime | None) -> str:
+    """'at T' or 'between A and B'."""
+    if first is not None and fmt_time(first) == fmt_time(last):
+        return f"at {fmt_time(first)}"
+    return f"between {fmt_time(first)} and {fmt_time(last)}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    s = abs(seconds)
+    sign = "-" if seconds < 0 else ""
+    if s < 120:
+        return f"{sign}{s:.0f} s"
+    if s < 7200:
+        return f"{sign}{s / 60:.0f} min"
+    if s < 172800:
+        return f"{sign}{s / 3600:.1f} h"
+    return f"{sign}{s / 86400:.1f} days"
+
+
+def counts(series: pl.Series) -> dict[str, int]:
+    """Value counts as a plain dict, largest first then by name (deterministic)."""
+    if series.is_empty():
+        return {}
+    vc = series.drop_nulls().value_counts(name="n")
+    vc = vc.sort(["n", series.name], descending=[True, False])
+    return {str(k): int(n) for k, n in vc.iter_rows()}
+
+
+def ongoing(bad: pl.DataFrame, group_last: datetime | None) -> bool | None:
+    """Still visible at the end of the evidence: the group's latest event is affected."""
+    last = bad["logged_at"].max() if bad.height else None
+    if last is None or group_last is None:
+        return None
+    return last >= group_last
+
+
+def groups(df: pl.DataFrame, by: list[str]) -> Iterable[tuple[tuple[Any, ...], pl.DataFrame]]:
+    """``group_by`` in a deterministic order (small aggregates only)."""
+    return sorted(df.group_by(by), key=lambda kv: tuple("" if v is None else str(v) for v in kv[0]))
+
+
+ESTIMATE_LABEL = "estimated match quality (an estimate from parameter coverage, not Meta's EMQ)"

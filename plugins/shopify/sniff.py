@@ -1,0 +1,41 @@
+"""Decide whether a file holds Shopify webhook deliveries, from its first bytes.
+
+Delivery headers (``X-Shopify-Topic`` ...) in any case are a sure sign; bare
+payloads and REST exports are recognised by order/checkout keys that no CAPI
+log carries together (``total_price`` with ``order_number``/``line_items``/
+``checkout_token``...).  Cloud Logging entries and Graph responses score 0.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HEADER = re.compile(r"(?i)(?:http_)?x[-_]shopify[-_](?:topic|hmac[-_]sha256|shop[-_]domain|webhook[-_]id)")
+_ORDER_KEYS = re.compile(r'"(?:order_number|line_items|checkout_token|financial_status|abandoned_checkout_url|cart_token)"\s*:')
+_TOTAL = re.compile(r'"total_price"\s*:')
+_REST = re.compile(r'^\s*\[?\s*\{\s*"(?:orders?|checkouts?)"\s*:')
+_FOREIGN = re.compile(r'"(?:logName|insertId|textPayload|jsonPayload|events_received|fbtrace_id)"\s*:|Facebook-for-WooCommerce')
+_HTTP = re.compile(r"^(?:POST|PUT|PATCH) \S+ HTTP/\d", re.M)
+
+
+def _text(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="replace")
+    return head.decode("utf-8", errors="replace")
+
+
+def sniff(file_name: str, head_bytes: bytes) -> float:
+    """0.95 with Shopify delivery headers, 0.85 for order/checkout payloads, else 0."""
+    text = _text(head_bytes)
+    start = text.lstrip()[:1]
+    if start not in ("{", "[") and not _HTTP.search(text):
+        return 0.0
+    if _FOREIGN.search(text):
+        return 0.0  # Cloud Logging entries, Graph responses, WooCommerce logs
+    if _HEADER.search(text):
+        return 0.95
+    if _TOTAL.search(text) and (_ORDER_KEYS.search(text) or _REST.search(text)):
+        return 0.85
+    return 0.0
