@@ -7,7 +7,14 @@ implementations, :class:`Source` and :class:`Check` to register, the
 :class:`Evidence` to report, and the canonical schema helpers.
 """
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+# Polars allocates through jemalloc, which by default keeps freed pages for a
+# while; an audit frees large parse batches one after another, so hand them
+# back at once and keep the resident size close to the live data.  Must be set
+# before Polars loads; a value the user set wins.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 from .findings import Evidence, Finding, evidence_from
 from .hookspecs import hookimpl

@@ -156,12 +156,33 @@ def parse_units(
         summary.by_source[name] = df.height
         frames.append(df)
     frame = pl.concat(frames) if frames else empty_frame()
-    frame = frame.with_columns(pl.coalesce("account", "pixel_id", "shop").alias("account")).sort(
-        ["logged_at", "file", "line"], nulls_last=True, maintain_order=True
-    )
+    frames.clear()
+    per_source.clear()
+    frame = _sorted_by_time(frame.with_columns(pl.coalesce("account", "pixel_id", "shop").alias("account")))
     summary.records = frame.height
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return frame, summary, notes, problems
+
+
+def _sorted_by_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted by logged_at, file, line, one column at a time.
+
+    ``DataFrame.sort`` materialises every sorted column while the unsorted ones
+    are still alive (about one extra copy of the frame at the peak).  Sorting
+    narrow keys and gathering column by column, releasing each old column as it
+    goes, keeps the extra memory to about one column.
+    """
+    order = frame.select(
+        pl.arg_sort_by(["logged_at", "file", "line"], nulls_last=True, maintain_order=True).alias("i")
+    ).get_column("i")
+    columns = frame.get_columns()
+    del frame
+    out = []
+    for i in range(len(columns)):
+        col, columns[i] = columns[i], None
+        out.append(col.gather(order))
+        del col
+    return pl.DataFrame(out)
 
 
 def run_checks(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .jsonsafe import safe_json_decode
+from auditor.jsonsafe import safe_json_decode
 from .patterns import ENTRY, GA4_PATH, META_TAG, NOISE, REJECT_SCHEMA, STAPE
 
 #: Skipped classes and how the note names them.

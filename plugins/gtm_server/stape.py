@@ -31,7 +31,7 @@ from auditor import USER_DATA_KEYS, classify_user_data
 from auditor.redact import redact_columns
 
 from .envelope import stape_field
-from .jsonsafe import safe_json_decode
+from auditor.jsonsafe import safe_json_decode
 from .patterns import (
     CONNECTOR_META, CONNECTOR_STAPE, FAILURE_MESSAGE, GRAPH_URL, PARTNER_AGENT, PIXEL_IN_MESSAGE,
     PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import polars as pl
 
 from .headers import add_headers
-from .jsonsafe import safe_json_decode
+from auditor.jsonsafe import safe_json_decode
 from .patterns import BODY, CHECKOUT_TOPIC_PREFIX, ORDER, ORDER_TOPICS, REJECT_SCHEMA
 from .records import http_parts
 

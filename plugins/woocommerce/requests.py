@@ -12,7 +12,7 @@ from auditor import USER_DATA_KEYS, classify_user_data
 
 from .entries import REJECT_SCHEMA
 from .extra import extra_json, unusual_level
-from .jsonsafe import safe_json_decode
+from auditor.jsonsafe import safe_json_decode
 from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
 from .userdetail import apply_detail, detail_expr
 from auditor.redact import redact_columns

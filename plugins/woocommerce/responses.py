@@ -13,7 +13,7 @@ import polars as pl
 
 from .entries import REJECT_SCHEMA
 from .extra import extra_json, unusual_level
-from .jsonsafe import safe_json_decode
+from auditor.jsonsafe import safe_json_decode
 from auditor.redact import redact_columns
 from .requests import CONNECTOR
 

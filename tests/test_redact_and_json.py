@@ -1,4 +1,4 @@
-"""One redaction, applied column-wise and to single strings, agrees with itself."""
+"""Shared helpers of the plugin API: one redaction (column-wise and single strings agree) and safe JSON decoding."""
 
 from __future__ import annotations
 
@@ -38,3 +38,11 @@ def test_redact_columns_maps_distinct_values_back_in_place():
     out = redact_columns(df, "message")
     assert out["n"].to_list() == df["n"].to_list()
     assert out["message"].to_list() == [None if t is None else redact_text(t) for t in texts]
+
+
+def test_safe_json_decode_nulls_only_the_bad_rows():
+    from auditor.jsonsafe import safe_json_decode
+
+    dtype = pl.Struct({"a": pl.Int64})
+    s = pl.Series("b", ['{"a": 1}', "not json", '{"a": 2},{"a": 3}', None, '{"a": 4}'])
+    assert safe_json_decode(s, dtype).struct.field("a").to_list() == [1, None, None, None, 4]

@@ -5,7 +5,7 @@ fit the dtype.  The column is decoded in one call; only when that fails is it
 split in halves (recursively) so the bad rows are isolated and come back null.
 A row holding several JSON values (``{...},{...}``) also counts as bad.
 A budget of calls per column keeps a batch full of odd bodies from taking long.
-(The same helper lives in the other built-in sources: plugins are self-contained.)
+Part of the public plugin API: every source decodes JSON bodies with it.
 """
 
 from __future__ import annotations
