@@ -587,7 +587,7 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
               f'<td class="diag"><div class="chips">{diag}</div></td></tr>')
         w("</tbody></table>")
         w('<p class="footnote">* Estimated match quality is the auditor\'s <strong>estimate</strong> (0–10) from customer-parameter '
-          "coverage of website server events, weighted by the ruleset; it is not Meta's Event Match Quality score. "
+          "coverage of website server Purchase events (all website events when there is no Purchase), weighted by the ruleset; it is not Meta's Event Match Quality score. "
           "Delays are logged_at − event_time of server events. Ratio = server purchases per backend order "
           "(needs order evidence). ● = still going on at the end of the evidence; grey = stopped before it. "
           "Hover a diagnosis for its summary.</p>")
