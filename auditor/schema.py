@@ -149,7 +149,9 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
             continue
         have = df.schema[name]
-        if have == dtype:
+        if have == dtype == pl.String:
+            exprs.append(_own_buffers(name))
+        elif have == dtype:
             exprs.append(pl.col(name))
         elif have == pl.Null:
             exprs.append(pl.col(name).cast(dtype))
@@ -171,6 +173,17 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
             except pl.exceptions.PolarsError:
                 raise SchemaError(f"column '{name}': cannot cast to {SCHEMA[name]} ({exc.__class__.__name__})") from None
         raise SchemaError(str(exc)) from None
+
+
+def _own_buffers(name: str) -> pl.Expr:
+    """The column with freshly allocated string buffers.
+
+    Strings a source extracts or slices out of its input lines are views into
+    the whole decoded batch: kept as they are, a few short ids would keep every
+    raw batch alive until the audit ends (the whole input, in memory).  Copying
+    the values (nulls stay null) lets each batch's text be freed.
+    """
+    return pl.concat_str([pl.col(name), pl.lit("")]).alias(name)
 
 
 def validate(df: pl.DataFrame) -> list[str]:

@@ -52,7 +52,7 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
         .when(no_code & msg.str.contains(_PERMISSION_TEXT)).then(pl.lit("permission-revoked"))
         .otherwise(None)
     )
-    return frame.filter(sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500)).with_columns(
+    return frame.select(_ROW_COLS).filter(sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500)).with_columns(
         diag.alias("diag"), _send_key().alias("send_key")
     )
 
@@ -65,23 +65,29 @@ def _fmt(ts) -> str:
     return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown time"
 
 
+# Columns the findings are built from; frames are narrowed to them *before*
+# filtering, so a filter never copies the dozens of other columns.
+_ROW_COLS = ("account", "kind", "signal", "logged_at", "file", "line", "message", "batch_id", "batch_size",
+             "http_status", "error_code", "error_subcode", "events_received")
+
+
 def _successes(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter(pl.col("signal") == "success").select("account", "logged_at")
+    return frame.select("account", "logged_at", "signal").filter(pl.col("signal") == "success").select("account", "logged_at")
 
 
 def _sends(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per request attempt (a request, or a response with no request)."""
-    rows = frame.filter(pl.col("kind").is_in(["server_event", "api_response"]))
+    rows = frame.select("account", "kind", "batch_id", "file", "line").filter(pl.col("kind").is_in(["server_event", "api_response"]))
     return rows.select("account", _send_key().alias("send_key")).unique()
 
 
 def _partial_batches(frame: pl.DataFrame) -> pl.DataFrame:
     """Success responses that say fewer events were received than sent."""
     sizes = (
-        frame.filter((pl.col("kind") == "server_event") & pl.col("batch_id").is_not_null())
+        frame.select("kind", "batch_id").filter((pl.col("kind") == "server_event") & pl.col("batch_id").is_not_null())
         .group_by("batch_id").agg(pl.len().alias("_sent"))
     )
-    resp = frame.filter((pl.col("signal") == "success") & pl.col("events_received").is_not_null())
+    resp = frame.select(_ROW_COLS).filter((pl.col("signal") == "success") & pl.col("events_received").is_not_null())
     resp = resp.join(sizes, on="batch_id", how="left", maintain_order="left")
     expected = pl.coalesce("batch_size", "_sent")
     return resp.filter(pl.col("events_received") < expected).with_columns(
@@ -196,13 +202,13 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
     silence = timedelta(hours=float(th.get("silence_hours", 6)))
     error_window = timedelta(hours=float(th.get("error_window_hours", 72)))
     versions = (
-        frame.filter(pl.col("connector_version").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("account").is_not_null())
-        .select("account", "logged_at", "connector_version", "file", "line", "message")
+        frame.select("account", "logged_at", "connector_version", "file", "line", "message")
+        .filter(pl.col("connector_version").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("account").is_not_null())
         .sort(["account", "logged_at", "file", "line"])
         .with_columns(pl.col("connector_version").shift(1).over("account").alias("prev_version"))
     )
     changes = versions.filter(pl.col("prev_version").is_not_null() & (pl.col("connector_version") != pl.col("prev_version")))
-    markers = frame.filter(pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
+    markers = frame.select(_ROW_COLS + ("connector_version",)).filter(pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
     changes = pl.concat([changes, markers.select(changes.columns)], how="vertical_relaxed").sort(["account", "logged_at"])
     if changes.is_empty():
         return []
@@ -212,13 +218,13 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
         pl.when(pl.col("signal") == "token_missing").then(pl.lit("access token missing")).otherwise(pl.col("diag")).alias("diag")
     ).filter(pl.col("diag").is_not_null())
     # "a send went out": the request itself where the log has requests, else its success answer
-    has_requests = frame.filter(pl.col("kind") == "server_event")["account"].unique().to_list()
-    ok = frame.filter(
+    has_requests = frame.select("kind", "account").filter(pl.col("kind") == "server_event")["account"].unique().to_list()
+    ok = frame.select(_ROW_COLS).filter(
         pl.when(pl.col("account").is_in(has_requests)).then(pl.col("kind") == "server_event").otherwise(pl.col("signal") == "success")
     ).select("account", "logged_at", _send_key().alias("send_key")).unique(["account", "send_key"], keep="first").select("account", "logged_at")
     findings = []
     for (account,), acc_changes in changes.group_by(["account"], maintain_order=True):
-        acc_rows = frame.filter(pl.col("account") == account)
+        acc_rows = frame.select("account", "logged_at").filter(pl.col("account") == account)
         acc_end = acc_rows["logged_at"].max()
         acc_ok = ok.filter(pl.col("account") == account)["logged_at"].sort()
         acc_err = errors.filter(pl.col("account") == account)
