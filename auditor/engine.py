@@ -20,7 +20,7 @@ from .ingest.sniff import pick_source
 from .redact import redact_text
 from .registry import CheckContext, ParseContext, PluginProblem, Registry
 from .ruleset import Ruleset
-from .schema import SchemaError, conform, empty_frame
+from .schema import SchemaError, compact, conform, empty_frame
 
 MAX_ERRORS = 200
 
@@ -158,7 +158,7 @@ def parse_units(
     frame = pl.concat(frames) if frames else empty_frame()
     frames.clear()
     per_source.clear()
-    frame = _sorted_by_time(frame.with_columns(pl.coalesce("account", "pixel_id", "shop").alias("account")))
+    frame = compact(_sorted_by_time(frame.with_columns(pl.coalesce("account", "pixel_id", "shop").alias("account"))))
     summary.records = frame.height
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return frame, summary, notes, problems

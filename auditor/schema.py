@@ -118,6 +118,17 @@ SIGNALS = {
 
 SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (dtype, _) in COLUMNS.items()}
 
+#: Low-cardinality columns the core stores as ``Categorical`` once every source
+#: is finalized (what checks see in ``ctx.frame``): 4 bytes a row instead of a
+#: string each.  Compare them with ``==`` / ``is_in``; cast to ``pl.String``
+#: before ``.str`` operations.  Sources still produce plain strings.
+CATEGORICAL_COLUMNS = ("source", "file", "kind", "signal", "connector", *(f"ud_{k}" for k in USER_DATA_KEYS))
+
+
+def compact(df: pl.DataFrame) -> pl.DataFrame:
+    """The canonical frame with :data:`CATEGORICAL_COLUMNS` as Categorical."""
+    return df.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_COLUMNS if c in df.columns)
+
 
 def empty_frame() -> pl.DataFrame:
     """A zero-row frame with the canonical schema."""
@@ -196,14 +207,15 @@ def validate(df: pl.DataFrame) -> list[str]:
         if name not in SCHEMA:
             problems.append(f"unknown column '{name}'")
     for name, dtype in SCHEMA.items():
-        if name in df.columns and df.schema[name] not in (dtype, pl.Null):
+        allowed = (dtype, pl.Null, pl.Categorical) if name in CATEGORICAL_COLUMNS else (dtype, pl.Null)
+        if name in df.columns and df.schema[name] not in allowed:
             problems.append(f"column '{name}' has type {df.schema[name]}, expected {dtype}")
     for required in ("source", "file", "line", "kind"):
         if required not in df.columns:
             problems.append(f"missing required column '{required}'")
         elif df[required].null_count():
             problems.append(f"column '{required}' has nulls")
-    if "kind" in df.columns and df.schema["kind"] == pl.String:
+    if "kind" in df.columns and df.schema["kind"] in (pl.String, pl.Categorical):
         bad = df.filter(~pl.col("kind").is_in(KINDS))["kind"].unique().to_list()
         if bad:
             problems.append(f"column 'kind' has unknown values {bad}; allowed {list(KINDS)}")

@@ -87,7 +87,7 @@ def parse_text(
     if problems:
         raise AssertionError(f"plugin problems: {problems}")
     errors = [{**e, "file": e["file"].replace(prefix, "")} for e in summary.errors]
-    return frame.with_columns(pl.col("file").str.replace(prefix, "", literal=True)), errors
+    return frame.with_columns(pl.col("file").cast(pl.String).str.replace(prefix, "", literal=True)), errors
 
 
 def schema_problems(df: pl.DataFrame) -> list[str]:
