@@ -20,7 +20,7 @@ from .ingest.sniff import pick_source
 from .redact import redact_text
 from .registry import CheckContext, ParseContext, PluginProblem, Registry
 from .ruleset import Ruleset
-from .schema import SchemaError, compact, conform, empty_frame
+from .schema import USER_DATA_KEYS, SchemaError, compact, conform, empty_frame
 
 MAX_ERRORS = 200
 
@@ -116,7 +116,11 @@ def parse_units(
                     continue
                 try:
                     rows, bad = _normalise_parse_output(source.parse(batch, ctx))
-                    rows = conform(rows, keep_private=True)
+                    rows = conform(rows, keep_private=True).with_columns(
+                        # states are a handful of words: store them compactly while
+                        # the batches wait for finalize (sources never rewrite them)
+                        pl.col(f"ud_{k}").cast(pl.Categorical) for k in USER_DATA_KEYS
+                    )
                 except Exception as exc:  # noqa: BLE001 - plugin code
                     fail(source.plugin, f"parse {source.name} ({unit.name})", exc)
                     summary.add_error(unit.name, int(batch["line"][0]), f"source {source.name} failed on this batch")
@@ -149,7 +153,7 @@ def parse_units(
             except Exception as exc:  # noqa: BLE001 - plugin code
                 fail(source.plugin, f"finalize {name}", exc)
         try:
-            df = conform(df)
+            df = conform(df, own_strings=False)  # batches were made to own their strings in parse
         except SchemaError as exc:
             fail(source.plugin, f"finalize {name}", exc)
             continue

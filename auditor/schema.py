@@ -98,6 +98,16 @@ COLUMNS: dict[str, tuple[pl.DataType, str]] = {
     "message": (pl.String, "short human text of the observation (redacted)"),
     # customer parameters: state per key, never the raw value
     **{f"ud_{k}": (pl.String, f"state of user_data.{k} (USER_DATA_STATES)") for k in USER_DATA_KEYS},
+    # keyed digests (auditor.userdata: sha256(per-run secret + SHA-256 hex)[:16]) -- comparable
+    # within one audit only; neither the clear value nor its SHA-256 is ever kept
+    "udh_em": (pl.String, "keyed digest of the e-mail's SHA-256: as sent (server events), "
+                          "of the normalised e-mail (orders)"),
+    "udh_em_raw": (pl.String, "orders: space-separated keyed digests of the e-mail's un-normalised "
+                              "spellings (as typed, trimmed only, lower-cased only)"),
+    "udh_ph": (pl.String, "keyed digest of the phone's SHA-256: as sent (server events), "
+                          "of the digits with country code (orders)"),
+    "udh_ph_nocc": (pl.String, "orders: space-separated keyed digests of the phone without its "
+                               "country code (1-3 digit code candidates, with/without trunk 0)"),
     "extra": (pl.String, "JSON object with source-specific fields"),
 }
 
@@ -139,7 +149,7 @@ class SchemaError(ValueError):
     """A source returned something that cannot be made canonical."""
 
 
-def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: bool = False) -> pl.DataFrame:
+def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: bool = False, own_strings: bool = True) -> pl.DataFrame:
     """Return ``df`` with exactly the canonical columns, types and order.
 
     Missing columns become null; unknown columns are dropped (or rejected with
@@ -147,6 +157,8 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
     naming it, so a broken plugin is reported with the column at fault.
     With ``keep_private``, columns whose name starts with ``_`` are kept at the
     end: a source may pass working columns from ``parse`` to its ``finalize``.
+    ``own_strings`` copies string values out of the batch text they were cut
+    from (see :func:`_own_buffers`); the core skips it once that was done.
     """
     if not isinstance(df, pl.DataFrame):
         raise SchemaError(f"expected a polars DataFrame, got {type(df).__name__}")
@@ -160,7 +172,9 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
             continue
         have = df.schema[name]
-        if have == dtype == pl.String:
+        if have == pl.Categorical and name in CATEGORICAL_COLUMNS:
+            exprs.append(pl.col(name))
+        elif have == dtype == pl.String and own_strings:
             exprs.append(_own_buffers(name))
         elif have == dtype:
             exprs.append(pl.col(name))
