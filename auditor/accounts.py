@@ -34,11 +34,13 @@ def account_summaries(frame: pl.DataFrame, ruleset: Ruleset) -> list[dict[str, A
     weights = ruleset.rows["emq-low"].thresholds.get("weights", {}) if "emq-low" in ruleset.rows else {}
     out = []
     accounts = frame.filter(pl.col("account").is_not_null())["account"].unique().sort().to_list()
+    orders_by_account, shops_of, linked_shops = _backend_orders_per_account(frame)
     for account in accounts:
+        if account in linked_shops:
+            continue  # a shop whose orders were matched to a pixel: reported under that pixel
         rows = frame.filter(pl.col("account") == account)
         server = rows.filter(pl.col("kind") == "server_event")
-        orders = rows.filter(pl.col("kind") == "order")
-        n_orders = orders["order_id"].drop_nulls().n_unique() if orders.height else 0
+        n_orders = orders_by_account.get(account, 0)
         purchases = server.filter(pl.col("event_name") == "Purchase").height
         responses = rows.filter(pl.col("kind").is_in(["api_response", "status"]))
         website = server.filter(pl.col("action_source").is_null() | (pl.col("action_source") == "website"))
@@ -51,7 +53,7 @@ def account_summaries(frame: pl.DataFrame, ruleset: Ruleset) -> list[dict[str, A
         out.append({
             "account": account,
             "pixel_ids": rows["pixel_id"].drop_nulls().unique().sort().to_list(),
-            "shops": rows["shop"].drop_nulls().unique().sort().to_list(),
+            "shops": sorted(set(rows["shop"].drop_nulls().unique().to_list()) | shops_of.get(account, set())),
             "orders": n_orders,
             "server_events": server.height,
             "server_purchases": purchases,
@@ -65,6 +67,23 @@ def account_summaries(frame: pl.DataFrame, ruleset: Ruleset) -> list[dict[str, A
             "last_seen": _iso(rows["logged_at"].max()),
         })
     return out
+
+
+def _backend_orders_per_account(frame: pl.DataFrame) -> tuple[dict[str, int], dict[str, set[str]], set[str]]:
+    """Backend orders (test/draft/POS ignored) per account, with shops linked to
+    the pixel their orders' server Purchases went to (matched by order id)."""
+    if not frame.filter(pl.col("kind") == "order").height:
+        return {}, {}, set()
+    from .orders_export import reconcile
+
+    rec = reconcile(frame)
+    orders = rec["orders"].filter(pl.col("ignored").is_null())
+    counts = {a: int(n) for a, n in orders.group_by("account").len().iter_rows()}
+    links = rec["links"].filter("primary")
+    shops_of: dict[str, set[str]] = {}
+    for shop, pixel in links.select("shop", "pixel").iter_rows():
+        shops_of.setdefault(pixel, set()).add(shop)
+    return counts, shops_of, set(links["shop"].to_list())
 
 
 def _iso(ts) -> str | None:

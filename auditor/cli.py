@@ -137,6 +137,7 @@ def audit_cmd(
     no_db: NoDbOpt = False,
     strict: StrictOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    orders_out: Annotated[Optional[Path], typer.Option("--orders-out", help="Write one row per backend order (server sent, accepted, browser seen, event_id consistent, value/currency match; no PII) to this file: CSV if it ends with .csv, else JSONL.", dir_okay=False)] = None,
 ) -> None:
     """Batch audit of archived connector logs and captures."""
     registry = _registry(plugin, plugins_dir, disable, strict)
@@ -163,6 +164,15 @@ def audit_cmd(
     if result.inputs.records == 0 and result.inputs.unrecognised_files == len(units) and not skipped:
         fail(f"{', '.join(paths)}: no input file was recognised by any source plugin (use --source)")
     report = build_report(result)
+    if orders_out is not None:
+        from .orders_export import write_orders
+
+        try:
+            n_orders = write_orders(result.frame, orders_out, result.ruleset)
+        except OSError as exc:
+            fail(f"--orders-out {orders_out}: {exc}")
+        if not quiet:
+            err.print(f"{n_orders} orders written to {orders_out}", markup=False)
     threshold = None if fail_on == FailOn.never else fail_on.value
     exit_code = 1 if threshold and any(severity_at_least(f["severity"], threshold) for f in report["findings"]) else 0
     fmt = format or (ReportFormat.table if sys.stdout.isatty() and output is None else ReportFormat.json)

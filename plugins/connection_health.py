@@ -237,9 +237,15 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
             horizon = min(x for x in (t + error_window, next_change, acc_end) if x is not None)
             errs = acc_err.filter((pl.col("logged_at") >= t) & (pl.col("logged_at") <= horizon))
             after_ok = acc_ok.filter(acc_ok >= t)
-            # longest stretch without a server event, starting inside the window
-            stamps = pl.concat([pl.Series([t]), after_ok.filter(after_ok <= horizon), pl.Series([acc_end])]).sort()
-            gaps = stamps.diff().slice(1)
+            # longest stretch without a server event that *starts* inside the window;
+            # it ends at the next send (however late), the next version change or
+            # the end of the evidence
+            until = next_change if next_change is not None else acc_end
+            stamps = pl.concat([pl.Series([t]), after_ok.filter(after_ok <= until), pl.Series([until])]).sort()
+            gaps = pl.Series(
+                [g if s <= horizon else timedelta(0) for s, g in zip(stamps.head(len(stamps) - 1), stamps.diff().slice(1))],
+                dtype=pl.Duration("us"),
+            )
             gap_idx = int(gaps.arg_max()) if len(gaps) else None
             gap = gaps[gap_idx] if gap_idx is not None else None
             prior_gaps = before_ok.diff().drop_nulls()

@@ -144,7 +144,10 @@ def test_page_order_and_content(cli_html, audited):
     # accounts with problems first: the healthy shop's block comes last
     blocks = [m.group(1) for m in re.finditer(r'<section class="account" id="account-\d+">.*?<span class="acct-id">([^<]+)</span>', html)]
     assert set(blocks) == {acc["account"] for acc in report["accounts"]}
-    assert blocks[-1] == HEALTHY
+    with_findings = {x["account"] for x in report["findings"]}
+    flags = [b in with_findings for b in blocks]
+    assert flags == sorted(flags, reverse=True)  # every account with findings before any without
+    assert HEALTHY in blocks and HEALTHY not in with_findings
     # match quality is labelled an estimate; delays are in the table
     assert "Match quality (est.)" in html and "not Meta's Event Match Quality" in html
     assert "Delay median / p95" in html
