@@ -10,6 +10,8 @@ expressions over whole columns.
 from __future__ import annotations
 
 import hashlib
+import secrets
+from typing import Callable
 
 import polars as pl
 
@@ -110,4 +112,146 @@ def classify_user_data(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs).drop(raw_cols)
 
 
-__all__ = ["classify_user_data", "state_expr", "EMPTY_SHA256", "PLACEHOLDER_SHA256"]
+# --- keyed digests of hashed e-mails / phones (cross-source normalisation checks) ---
+#
+# A sent SHA-256 of an e-mail is a pseudonymous identifier, so it must not be
+# kept in the frame either.  To compare what a server event sent with what the
+# backend order says, both sides are reduced to ``digest = sha256(RUN_KEY +
+# sha256hex)[:16]``: RUN_KEY is a random secret of this process, so the digests
+# compare within one audit and mean nothing outside it (not even to someone
+# holding the customer's e-mail).  SHA-256 has no Polars expression: the Python
+# work is done once per *distinct* value of a column (``map_batches``), never
+# per row.
+
+#: Per-process secret of the keyed digests (never stored, never printed).
+RUN_KEY = secrets.token_bytes(16)
+#: Length (hex characters) of a keyed digest.
+DIGEST_CHARS = 16
+#: Columns holding keyed digests (see :data:`auditor.schema.COLUMNS`).
+DIGEST_COLUMNS = ("udh_em", "udh_em_raw", "udh_ph", "udh_ph_nocc")
+
+_SENT_HASH = r"^([0-9a-f]{64})(?:\.[A-Za-z0-9_\-]{2,8})?$"
+
+
+def keyed_digest(sha256hex: str) -> str:
+    """The run-keyed digest of a SHA-256 hex value."""
+    return hashlib.sha256(RUN_KEY + sha256hex.encode("ascii")).hexdigest()[:DIGEST_CHARS]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _over_distinct(s: pl.Series, fn: Callable[[str], str | None]) -> pl.Series:
+    """``fn`` applied once per distinct non-null value of ``s``, mapped back to every row."""
+    s = s.cast(pl.String)
+    uniq = s.drop_nulls().unique()
+    if uniq.is_empty():
+        return pl.Series(s.name, [None] * s.len(), dtype=pl.String)
+    out = pl.Series([fn(v) for v in uniq.to_list()], dtype=pl.String)
+    return s.replace_strict(uniq, out, default=None, return_dtype=pl.String)
+
+
+def _distinct_map(expr: pl.Expr, fn: Callable[[str], str | None]) -> pl.Expr:
+    return expr.map_batches(lambda s: _over_distinct(s, fn), return_dtype=pl.String)
+
+
+def digest_of_sent_hash(expr: pl.Expr) -> pl.Expr:
+    """Keyed digest of a sent ``em``/``ph`` value that is a correct SHA-256
+    (64 lowercase hex, a Parameter Builder appendix ignored); null otherwise."""
+    hexhash = expr.cast(pl.String).str.strip_chars().str.extract(_SENT_HASH, 1)
+    return _distinct_map(hexhash, keyed_digest)
+
+
+def _email_variants(raw: str) -> str | None:
+    """Digests (space-separated) of un-normalised spellings of ``raw`` that
+    differ from the normalised one: as typed, trimmed only, lower-cased only."""
+    norm = raw.strip().lower()
+    variants = dict.fromkeys(v for v in (raw, raw.strip(), raw.lower()) if v != norm and v.strip())
+    return " ".join(keyed_digest(_sha256(v)) for v in variants) or None
+
+
+def _email_normalized(raw: str) -> str | None:
+    norm = raw.strip().lower()
+    return keyed_digest(_sha256(norm)) if norm else None
+
+
+def _digits(raw: str) -> str:
+    return "".join(ch for ch in raw if ch.isdigit())
+
+
+def _international(raw: str) -> str | None:
+    """Digits of an international number (``+CC ...`` or ``00CC ...``), else None."""
+    text = raw.strip()
+    if text.startswith("+"):
+        return _digits(text) or None
+    if text.startswith("00"):
+        return _digits(text)[2:] or None
+    return None
+
+
+def _phone_normalized(raw: str) -> str | None:
+    intl = _international(raw)
+    digits = intl if intl is not None else _digits(raw)
+    return keyed_digest(_sha256(digits)) if len(digits) >= 6 else None
+
+
+def _phone_without_cc(raw: str) -> str | None:
+    """Digests (space-separated) of the number without its country code: the
+    calling code may be 1-3 digits, so each cut is a candidate, with and
+    without a national trunk ``0``.  Null unless the number is international."""
+    intl = _international(raw)
+    if intl is None or len(intl) < 8:
+        return None
+    candidates = []
+    for cut in (1, 2, 3):
+        national = intl[cut:]
+        if len(national) >= 6:
+            candidates += [national, "0" + national]
+    return " ".join(keyed_digest(_sha256(v)) for v in dict.fromkeys(candidates)) or None
+
+
+def order_variant_digests(email: pl.Expr, phone: pl.Expr) -> list[pl.Expr]:
+    """Digest columns of a backend order's clear e-mail and phone.
+
+    * ``udh_em`` -- digest of SHA-256(trimmed, lower-cased e-mail): what a
+      correct sender sends;
+    * ``udh_em_raw`` -- space-separated digests of the un-normalised spellings
+      (as typed, trimmed only, lower-cased only) that differ from it; null when
+      the e-mail is already normalised;
+    * ``udh_ph`` -- digest of SHA-256(digits with the country code);
+    * ``udh_ph_nocc`` -- space-separated digests of the national number without
+      the country code (candidates for 1-3 digit codes, with/without trunk 0);
+      null unless the order's phone is international (``+``/``00``).
+    """
+    email = email.cast(pl.String)
+    phone = phone.cast(pl.String)
+    return [
+        _distinct_map(email, _email_normalized).alias("udh_em"),
+        _distinct_map(email, _email_variants).alias("udh_em_raw"),
+        _distinct_map(phone, _phone_normalized).alias("udh_ph"),
+        _distinct_map(phone, _phone_without_cc).alias("udh_ph_nocc"),
+    ]
+
+
+def _first_value(df: pl.DataFrame, col: str) -> pl.Expr:
+    v = pl.col(col)
+    if isinstance(df.schema[col], pl.List):
+        v = v.list.first()
+    return v.cast(pl.String)
+
+
+def add_sent_digests(df: pl.DataFrame) -> pl.DataFrame:
+    """Add ``udh_em`` / ``udh_ph`` (keyed digests of the sent SHA-256) from the
+    ``raw_ud_em`` / ``raw_ud_ph`` columns; call it before :func:`classify_user_data`."""
+    exprs = [
+        digest_of_sent_hash(_first_value(df, f"raw_ud_{k}")).alias(f"udh_{k}")
+        for k in ("em", "ph") if f"raw_ud_{k}" in df.columns
+    ]
+    return df.with_columns(exprs) if exprs else df
+
+
+__all__ = [
+    "classify_user_data", "state_expr", "EMPTY_SHA256", "PLACEHOLDER_SHA256",
+    "add_sent_digests", "digest_of_sent_hash", "order_variant_digests", "keyed_digest", "DIGEST_COLUMNS",
+]

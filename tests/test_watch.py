@@ -423,8 +423,8 @@ def test_restart_after_kill_9_loses_and_repeats_nothing(tmp_path):
         firing = [acc for acc, state, reminder in stored if state == "firing" and not reminder]
         assert sorted(firing) == sorted(expected)  # every account alerted exactly once across the two runs
         assert not out2.firing("100000000000001")
-        printed = [a["account"] for a in out.alerts + out2.alerts if a["state"] == "firing" and not a["reminder"]]
-        assert len(printed) == len(set(printed))  # no alert printed twice across the restart
+        printed = [(a["rule"], a["account"]) for a in out.alerts + out2.alerts if a["state"] == "firing" and not a["reminder"]]
+        assert len(printed) == len(set(printed))  # no (rule, account) alert printed twice across the restart
     finally:
         proc2.send_signal(signal.SIGINT)
         proc2.wait(timeout=30)

@@ -29,6 +29,7 @@ import polars as pl
 
 from auditor import USER_DATA_KEYS, classify_user_data
 from auditor.redact import redact_columns
+from auditor.userdata import add_sent_digests
 
 from .envelope import stape_field
 from auditor.jsonsafe import safe_json_decode
@@ -141,7 +142,8 @@ def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.concat_str(pl.col("_msg"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")).alias("message"),
     ).drop("_ev", "_msg", "_body", "_req_text")
     absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
-    rows = classify_user_data(rows.drop(absent))
+    # keyed digests of the sent em/ph hashes (udh_em, udh_ph) for cross-source checks
+    rows = classify_user_data(add_sent_digests(rows.drop(absent)))
     return redact_columns(rows, "message", "event_source_url"), rejects
 
 

@@ -84,7 +84,7 @@ def aligned_windows(frame: pl.DataFrame, r: Recon, slack: timedelta = timedelta(
             start = order_start
         out[account] = {
             "start": start, "end": end, "overlap": start <= end,
-            "sources": {s: {"start": iso(a), "end": iso(b)} for s, a, b in rows.select("source", "start", "end").iter_rows()},
+            "sources": {s: {"start": iso(a), "end": iso(b)} for s, a, b in rows.select("source", "start", "end").sort("source").iter_rows()},
         }
     return out
 

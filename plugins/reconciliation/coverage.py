@@ -18,7 +18,7 @@ def key_event_findings(ctx: CheckContext) -> list[Finding]:
         pl.col("kind").is_in(["server_event", "browser_event"]) & pl.col("account").is_not_null() & pl.col("event_name").is_in(keys))
     server = rows.filter(pl.col("kind") == "server_event").group_by("account").agg(pl.col("event_name").unique())
     have = {a: set(n) for a, n in server.iter_rows()}
-    browser = rows.filter(pl.col("kind") == "browser_event").group_by(["account", "event_name"]).agg(pl.len().alias("n"))
+    browser = rows.filter(pl.col("kind") == "browser_event").group_by(["account", "event_name"]).agg(pl.len().alias("n")).sort(["account", "n", "event_name"], descending=[False, True, False])
     with_orders = set(r.orders.filter(pl.col("ignored").is_null())["account"].unique().to_list()) & set(r.links["pixel"].to_list())
     findings = []
     for account in sorted(have):

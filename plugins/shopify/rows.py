@@ -14,7 +14,9 @@ else ``created_at``.  ``event_time`` is ``created_at`` (else
 converted to UTC; ``event_time_raw`` keeps them as written.
 
 Customer data becomes ``ud_*`` states (backend orders hold clear values, so
-``clear``/``present`` is expected here); ``extra`` holds only ids, flags and
+``clear``/``present`` is expected here) plus the keyed digests ``udh_em``,
+``udh_em_raw``, ``udh_ph``, ``udh_ph_nocc`` (:func:`auditor.userdata.order_variant_digests`);
+``extra`` holds only ids, flags and
 labels, never an e-mail, phone, address or IP.
 """
 
@@ -24,6 +26,7 @@ import polars as pl
 
 from auditor import classify_user_data
 from auditor.redact import redact_columns
+from auditor.userdata import order_variant_digests
 
 from .patterns import CONNECTOR, DRAFT_SOURCE, FBC_ATTRIBUTES, FBP_ATTRIBUTES, POS_SOURCE
 
@@ -158,6 +161,13 @@ def build_rows(items: pl.DataFrame, shop_option: str | None) -> pl.DataFrame:
             pl.col("_hmac_reason").alias("hmac_unchecked_reason"),
         ).struct.json_encode().alias("extra"),
         *_user_data(o),
+    )
+    # keyed digests of the order's e-mail / phone (normalised and un-normalised
+    # spellings) so checks can tell how a server event hashed them; the clear
+    # values go with the raw_ud_* columns right after
+    order = ~pl.col("_is_checkout")
+    rows = rows.with_columns(
+        order_variant_digests(pl.when(order).then(pl.col("raw_ud_em")), pl.when(order).then(pl.col("raw_ud_ph")))
     )
     rows = classify_user_data(rows)
     rows = redact_columns(rows, "message")

@@ -16,6 +16,7 @@ from auditor.jsonsafe import safe_json_decode
 from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
 from .userdetail import apply_detail, detail_expr
 from auditor.redact import redact_columns
+from auditor.userdata import add_sent_digests
 
 CONNECTOR = "facebook-for-woocommerce"
 
@@ -123,6 +124,8 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # keys no event in the batch has need no state column (it would be all null)
     absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
     rows = rows.drop(absent)
+    # keyed digests of the sent em/ph hashes (udh_em, udh_ph) for cross-source checks
+    rows = add_sent_digests(rows)
     # facts about raw values the ud_<key> states cannot carry -> extra.ud_detail
     rows = apply_detail(classify_user_data(rows.with_columns(detail_expr(rows).alias("_ud_detail"))))
     return redact_columns(rows, "message", "event_source_url"), rejects
