@@ -18,7 +18,7 @@ from rich.console import Console
 
 from . import __version__
 from .engine import StrictModeError, audit
-from .findings import SEVERITIES, severity_at_least
+from .findings import severity_at_least
 from .ingest.inputs import InputError, expand
 from .plugin_manager import PluginLoadError, load_plugins
 from .redact import redact_text

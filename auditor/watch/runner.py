@@ -29,7 +29,6 @@ from sqlalchemy.engine import Engine
 from ..engine import run_checks
 from ..registry import PluginProblem, Registry
 from ..ruleset import Ruleset
-from ..schema import empty_frame
 from .alerts import AlertBook
 from .delivery import StdoutSink, WebhookSender
 from .observer import WAKE, start_observer, stop_observer

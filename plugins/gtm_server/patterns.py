@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor import USER_DATA_KEYS
+from auditor import capi_payload
+
 
 #: A line starting a record: an NDJSON line (``{`` in column 0), the opening
 #: ``[`` of an array, or a top-level element of a pretty-printed array
@@ -47,17 +48,8 @@ ENTRY = pl.Struct({
     **{k: pl.String for k in STAPE_FIELDS},
 })
 
-#: ``RequestBody`` of a CAPI request (Stape keeps Meta's body as is).
-_EVENT = pl.Struct({
-    "event_name": pl.String,
-    "event_time": pl.String,
-    "event_id": pl.String,
-    "action_source": pl.String,
-    "event_source_url": pl.String,
-    "custom_data": pl.Struct({"value": pl.String, "currency": pl.String, "order_id": pl.String}),
-    "user_data": pl.Struct({k: pl.List(pl.String) for k in USER_DATA_KEYS}),
-})
-REQUEST_BODY = pl.Struct({"data": pl.List(_EVENT), "partner_agent": pl.String, "test_event_code": pl.String})
+#: ``RequestBody`` of a CAPI request: Stape keeps Meta's body as is.
+REQUEST_BODY = capi_payload.REQUEST_BODY
 
 #: ``ResponseBody`` (a JSON string inside the log JSON) of a Graph answer.
 RESPONSE_BODY = pl.Struct({

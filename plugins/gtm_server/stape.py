@@ -27,20 +27,19 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor import USER_DATA_KEYS, classify_user_data
+from auditor import classify_user_data
+from auditor.capi_payload import event_columns
+from auditor.jsonsafe import safe_json_decode
 from auditor.redact import redact_columns
 from auditor.userdata import add_sent_digests
 
 from .envelope import stape_field
-from auditor.jsonsafe import safe_json_decode
 from .patterns import (
     CONNECTOR_META, CONNECTOR_STAPE, FAILURE_MESSAGE, GRAPH_URL, PARTNER_AGENT, PIXEL_IN_MESSAGE,
     PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY,
 )
 
 MESSAGE_CHARS = 200
-#: Unix seconds (optionally fractional); 13-digit milliseconds stay null in ``event_time``.
-_SECONDS = r"^-?\d{1,11}(?:\.\d+)?$"
 
 
 def _unwrap_string(expr: pl.Expr) -> pl.Expr:
@@ -117,27 +116,11 @@ def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ).with_columns(pl.col("pixel_id").alias("account"))
     events = per_request.explode("_ev").with_columns(pl.int_range(pl.len()).over("file", "line").cast(pl.Int64).alias("_sub"))
     ev = pl.col("_ev")
-    cd, ud = ev.struct.field("custom_data"), ev.struct.field("user_data")
-    raw_time = ev.struct.field("event_time").str.strip_chars()
-    seconds = raw_time.str.extract(r"^(-?\d+)", 1).cast(pl.Int64, strict=False)
-    source_url = ev.struct.field("event_source_url")
     rows = events.with_columns(
         pl.lit("server_event").alias("kind"),
         pl.lit("request").alias("_role"),
         pl.coalesce(ev.struct.field("event_name"), pl.col("event_name")).alias("event_name"),
-        ev.struct.field("event_id").alias("event_id"),
-        raw_time.alias("event_time_raw"),
-        pl.when(raw_time.str.contains(_SECONDS))
-        .then(pl.from_epoch(seconds, time_unit="s").dt.cast_time_unit("us").dt.replace_time_zone("UTC"))
-        .alias("event_time"),
-        cd.struct.field("value").alias("value_raw"),
-        cd.struct.field("value").str.strip_chars().cast(pl.Float64, strict=False).alias("value"),
-        cd.struct.field("currency").alias("currency"),
-        cd.struct.field("order_id").str.replace(r"^(\d+)\.0+$", "${1}").alias("order_id"),
-        ev.struct.field("action_source").alias("action_source"),
-        source_url.alias("event_source_url"),
-        source_url.str.extract(r"^[a-zA-Z]+://([^/:?#@]+)", 1).str.to_lowercase().alias("shop"),
-        *[ud.struct.field(k).alias(f"raw_ud_{k}") for k in USER_DATA_KEYS],
+        *event_columns(ev),
     ).with_columns(
         pl.concat_str(pl.col("_msg"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")).alias("message"),
     ).drop("_ev", "_msg", "_body", "_req_text")

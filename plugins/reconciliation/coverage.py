@@ -8,7 +8,7 @@ import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from
 
-from .common import fmt, recon, window_metrics, window_text
+from .common import recon, window_metrics, window_text
 
 
 def key_event_findings(ctx: CheckContext) -> list[Finding]:

@@ -8,35 +8,18 @@ the audit is known.
 from __future__ import annotations
 
 import polars as pl
-from auditor import USER_DATA_KEYS, classify_user_data
-
-from .entries import REJECT_SCHEMA
-from .extra import extra_json, unusual_level
+from auditor import classify_user_data
+from auditor.capi_payload import REQUEST_BODY, event_columns
 from auditor.jsonsafe import safe_json_decode
-from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
-from .userdetail import apply_detail, detail_expr
 from auditor.redact import redact_columns
 from auditor.userdata import add_sent_digests
 
+from .entries import REJECT_SCHEMA
+from .extra import extra_json, unusual_level
+from .patterns import EVENTS_URI, PARTNER_AGENT_VERSION, USER_AGENT_VERSION
+from .userdetail import apply_detail, detail_expr
+
 CONNECTOR = "facebook-for-woocommerce"
-
-# Every leaf is String (or List(String) for user_data, which Meta accepts as
-# arrays): Polars turns JSON numbers into their text, so ints, floats and
-# strings all decode, and the raw spelling of event_time/value stays visible.
-_EVENT = pl.Struct({
-    "event_name": pl.String,
-    "event_time": pl.String,
-    "event_id": pl.String,
-    "action_source": pl.String,
-    "event_source_url": pl.String,
-    "custom_data": pl.Struct({"value": pl.String, "currency": pl.String, "order_id": pl.String}),
-    "user_data": pl.Struct({k: pl.List(pl.String) for k in USER_DATA_KEYS}),
-})
-BODY_DTYPE = pl.Struct({"data": pl.List(_EVENT), "partner_agent": pl.String, "test_event_code": pl.String})
-
-#: Integer (optionally fractional) seconds: up to 11 digits.  13-digit
-#: milliseconds and ISO strings stay null in ``event_time`` (see ``event_time_raw``).
-_SECONDS = r"^-?\d{1,11}(?:\.\d+)?$"
 
 
 def uri_path(uri: pl.Expr) -> pl.Expr:
@@ -58,7 +41,7 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(rows, rejects)`` for entries whose ``_etype`` is ``capi_request``."""
     body_text = pl.col("kv_body")
     req = req.with_columns(pl.when(body_text.str.starts_with("{")).then(body_text).alias("_body_text"))
-    decoded = safe_json_decode(req.get_column("_body_text"), BODY_DTYPE)
+    decoded = safe_json_decode(req.get_column("_body_text"), REQUEST_BODY)
     req = req.with_columns(decoded.alias("_body"))
     data = pl.col("_body").struct.field("data")
     ok = data.list.len() > 0
@@ -93,29 +76,12 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     events = per_request.explode("_ev")
     ev = pl.col("_ev")
-    cd = ev.struct.field("custom_data")
-    ud = ev.struct.field("user_data")
-    raw_time = ev.struct.field("event_time").str.strip_chars()
-    seconds = raw_time.str.extract(r"^(-?\d+)", 1).cast(pl.Int64, strict=False)
-    url = ev.struct.field("event_source_url")
     rows = events.with_columns(
         pl.lit("woocommerce").alias("source"),
         pl.lit("server_event").alias("kind"),
         pl.lit(CONNECTOR).alias("connector"),
         ev.struct.field("event_name").alias("event_name"),
-        ev.struct.field("event_id").alias("event_id"),
-        raw_time.alias("event_time_raw"),
-        pl.when(raw_time.str.contains(_SECONDS))
-        .then(pl.from_epoch(seconds, time_unit="s").dt.replace_time_zone("UTC"))
-        .alias("event_time"),
-        cd.struct.field("value").alias("value_raw"),
-        cd.struct.field("value").str.strip_chars().cast(pl.Float64, strict=False).alias("value"),
-        cd.struct.field("currency").alias("currency"),
-        cd.struct.field("order_id").str.replace(r"^(\d+)\.0+$", "${1}").alias("order_id"),
-        ev.struct.field("action_source").alias("action_source"),
-        url.alias("event_source_url"),
-        url.str.extract(r"^[a-zA-Z]+://([^/:?#@]+)", 1).str.to_lowercase().alias("shop"),
-        *[ud.struct.field(k).alias(f"raw_ud_{k}") for k in USER_DATA_KEYS],
+        *event_columns(ev),
     ).with_columns(
         pl.concat_str(
             [pl.lit("Request "), pl.col("_method"), pl.lit(" "), pl.col("_path"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")]
