@@ -285,3 +285,22 @@ def test_other_topics_are_skipped_and_counted(tmp_path):
     assert rejects.is_empty()
     assert df.filter(pl.col("kind") == "order").is_empty()
     assert any(n.endswith("1 draft_orders/create, 2 refunds/create") for n in notes)
+
+
+def test_forged_delivery_is_a_finding_with_evidence(cli, tmp_path):
+    """`--shopify-secret` on the CLI: the altered delivery is reported as a finding."""
+    import json as _json
+    import shutil
+
+    shutil.copy(DATA / "envelopes.ndjson", tmp_path / "envelopes.ndjson")
+    res = cli("audit", str(tmp_path), "--shopify-secret", SECRET, "--format", "json", "--no-db", "--quiet")
+    report = _json.loads(res.stdout)
+    (forged,) = [f for f in report["findings"] if f["rule"] == "webhook-signature-invalid"]
+    assert forged["account"] == SHOP and forged["count"] == 1 and forged["severity"] == "high"
+    assert forged["evidence"][0]["file"].endswith("envelopes.ndjson")
+    assert SECRET not in res.stdout
+    # without the secret nothing can be judged: no finding, a note saying how to verify
+    res = cli("audit", str(tmp_path), "--format", "json", "--no-db", "--quiet")
+    report = _json.loads(res.stdout)
+    assert not [f for f in report["findings"] if f["rule"] == "webhook-signature-invalid"]
+    assert any("--shopify-secret" in n for n in report["notes"])

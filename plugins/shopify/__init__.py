@@ -39,10 +39,12 @@ from typing import Any
 
 from auditor import Source, hookimpl
 
+from .forged import CHECK, RULES_FILE
 from .pipeline import finalize, parse
 from .sniff import sniff
 
-__all__ = ["SOURCE", "capi_auditor_register_sources", "finalize", "parse", "sniff"]
+__all__ = ["CHECK", "SOURCE", "capi_auditor_register_checks", "capi_auditor_register_sources",
+           "capi_auditor_ruleset_files", "finalize", "parse", "sniff"]
 
 SOURCE = Source(
     name="shopify",
@@ -58,3 +60,13 @@ SOURCE = Source(
 @hookimpl
 def capi_auditor_register_sources(register: Any) -> None:
     register(SOURCE)
+
+
+@hookimpl
+def capi_auditor_register_checks(register: Any) -> None:
+    register(CHECK)
+
+
+@hookimpl
+def capi_auditor_ruleset_files() -> list:
+    return [RULES_FILE]

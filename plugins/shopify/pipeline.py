@@ -112,7 +112,7 @@ def _hmac_notes(frame: pl.DataFrame, ctx: ParseContext) -> None:
     if unsigned:
         ctx.note(
             f"shopify: {unsigned} deliveries carry X-Shopify-Hmac-Sha256 but were not verified: give the webhook "
-            f"secret with --set {OPTION}=... or the {ENV_SECRET} environment variable"
+            f"secret with --shopify-secret (or --set {OPTION}=...) or the {ENV_SECRET} environment variable"
         )
     if valid or invalid:
         text = f"shopify: HMAC verified for {valid + invalid} deliveries: {valid} valid, {invalid} invalid"
