@@ -7,6 +7,8 @@ The engine only talks to plugins through the registered :class:`Source` and
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -70,6 +72,28 @@ def _normalise_parse_output(out: Any) -> tuple[pl.DataFrame, pl.DataFrame | None
     return out, None
 
 
+#: Batches of one thread-safe source parsed at once (Polars releases the GIL).
+PARSE_WORKERS = 2
+
+
+def _parse_batch(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """One batch through the source's parse and the canonical schema."""
+    rows, bad = _normalise_parse_output(source.parse(batch, ctx))
+    rows = conform(rows, keep_private=True).with_columns(
+        # states are a handful of words: store them compactly while the
+        # batches wait for finalize (sources never rewrite them)
+        pl.col(f"ud_{k}").cast(pl.Categorical) for k in USER_DATA_KEYS
+    )
+    return rows, bad
+
+
+def _parse_outcome(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> Any:
+    try:
+        return _parse_batch(source, batch, ctx)
+    except Exception as exc:  # noqa: BLE001 - plugin code, reported by the caller
+        return exc
+
+
 def parse_units(
     units: list[InputUnit],
     registry: Registry,
@@ -93,6 +117,7 @@ def parse_units(
             raise StrictModeError(f"plugin {plugin!r} failed in {what}: {problem.error}") from exc
         problems.append(problem)
 
+    pool = ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="capi-audit-parse")
     for unit in units:
         stats = ReadStats()
         try:
@@ -108,40 +133,52 @@ def parse_units(
             summary.add_error(unit.name, 0, "no source plugin recognises this file (use --source to force one)")
             continue
         ctx = contexts.setdefault(source.name, ParseContext(source=source.name, options=options))
+        pending: deque = deque()  # (batch, future) parsed on the pool, handled in input order
+
+        def handle(batch: pl.DataFrame, outcome: Any) -> None:
+            if isinstance(outcome, BaseException):
+                fail(source.plugin, f"parse {source.name} ({unit.name})", outcome)
+                summary.add_error(unit.name, int(batch["line"][0]), f"source {source.name} failed on this batch")
+                return
+            rows, bad = outcome
+            if bad is not None and not bad.is_empty():
+                bad = bad.select(
+                    pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64), pl.col("reason").cast(pl.String)
+                )
+                summary.add_errors(bad)
+                summary.skipped_lines += bad.height
+            if rows.height:
+                rows = rows.with_columns(pl.lit(source.name).alias("source"))
+                per_source.setdefault(source.name, []).append(rows)
+
+        def drain(keep: int) -> None:
+            while len(pending) > keep:
+                batch, future = pending.popleft()
+                handle(batch, future.exception() or future.result())
+
         try:
             for batch, rejects in read_batches(unit, source.framing, source.entry_start, stats=stats):
                 summary.add_errors(rejects)
                 summary.skipped_lines += rejects.height
                 if batch.is_empty():
                     continue
-                try:
-                    rows, bad = _normalise_parse_output(source.parse(batch, ctx))
-                    rows = conform(rows, keep_private=True).with_columns(
-                        # states are a handful of words: store them compactly while
-                        # the batches wait for finalize (sources never rewrite them)
-                        pl.col(f"ud_{k}").cast(pl.Categorical) for k in USER_DATA_KEYS
-                    )
-                except Exception as exc:  # noqa: BLE001 - plugin code
-                    fail(source.plugin, f"parse {source.name} ({unit.name})", exc)
-                    summary.add_error(unit.name, int(batch["line"][0]), f"source {source.name} failed on this batch")
-                    continue
-                if bad is not None and not bad.is_empty():
-                    bad = bad.select(
-                        pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64), pl.col("reason").cast(pl.String)
-                    )
-                    summary.add_errors(bad)
-                    summary.skipped_lines += bad.height
-                if rows.height:
-                    rows = rows.with_columns(pl.lit(source.name).alias("source"))
-                    per_source.setdefault(source.name, []).append(rows)
+                if source.thread_safe_parse:
+                    pending.append((batch, pool.submit(_parse_batch, source, batch, ctx)))
+                    drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
+                else:
+                    handle(batch, _parse_outcome(source, batch, ctx))
+            drain(0)
         except StrictModeError:
             raise
-        except (OSError, EOFError, ValueError) as exc:  # broken gzip/zip member, truncated archive
+        except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
+            drain(0)  # what was read before the break still counts
             summary.add_error(unit.name, stats.lines, f"stopped reading: {type(exc).__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - e.g. zlib.error
-            summary.add_error(unit.name, stats.lines, f"stopped reading: {type(exc).__name__}: {exc}")
+        finally:
+            for _, future in pending:  # only after a strict-mode failure: stop what is in flight
+                future.cancel() or future.exception()
         if progress:
             progress(unit.size)
+    pool.shutdown(wait=True)
 
     frames = []
     for name in sorted(per_source):

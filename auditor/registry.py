@@ -9,6 +9,7 @@ and contains a plugin that raises so the other plugins still run.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
@@ -38,10 +39,12 @@ class ParseContext:
     source: str
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
+        with self._lock:  # parse may run on two batches at once (Source.thread_safe_parse)
+            if text not in self.notes:
+                self.notes.append(text)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Source:
         with every canonical row of this source, after all files are parsed;
         for corrections that need all the evidence (e.g. inferring a site's
         time zone).
+    :param thread_safe_parse: ``parse`` keeps no state between batches (it only
+        reads ``ctx.options`` and calls ``ctx.note``), so the core may parse two
+        batches of a file at once on two cores.  Results are still taken in
+        input order.  Default ``False``: batches are parsed one by one.
     """
 
     name: str
@@ -77,6 +84,7 @@ class Source:
     entry_start: str | None = None
     finalize: Callable[[pl.DataFrame, ParseContext], pl.DataFrame] | None = None
     description: str = ""
+    thread_safe_parse: bool = False
     plugin: str = ""
 
     def validate(self) -> None:

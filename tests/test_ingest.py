@@ -121,3 +121,26 @@ def test_corrupt_gzip_member_is_reported_not_fatal(tmp_path, audit_json):
     assert report["inputs"]["records"] > 1000  # what was readable before the break is kept
     reasons = [e["reason"] for e in report["inputs"]["errors"] if e["file"].endswith("broken.jsonl.gz")]
     assert any(r.startswith("stopped reading: EOFError") for r in reasons)
+
+
+def test_parallel_parse_gives_the_same_rows_in_the_same_order(monkeypatch):
+    """Batches of a thread-safe source are parsed two at a time; the result must
+    not differ from parsing them one by one."""
+    import dataclasses
+    import functools
+
+    import auditor.engine as engine
+    from auditor.plugin_manager import load_plugins
+    from auditor.registry import Registry
+    from conftest import SAMPLES
+
+    monkeypatch.setattr(engine, "read_batches", functools.partial(engine.read_batches, chunk_bytes=20_000))
+    registry = Registry.collect(load_plugins().pm)
+    units, _ = expand([str(SAMPLES / "woocommerce"), str(SAMPLES / "graph_api")])
+    parallel, summary_p, notes_p, _ = engine.parse_units(units, registry)
+    for name, source in list(registry.sources.items()):
+        registry.sources[name] = dataclasses.replace(source, thread_safe_parse=False)
+    sequential, summary_s, notes_s, _ = engine.parse_units(units, registry)
+    assert parallel.height > 2000
+    assert parallel.equals(sequential)
+    assert summary_p.errors == summary_s.errors and notes_p == notes_s

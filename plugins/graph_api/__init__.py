@@ -78,6 +78,7 @@ SOURCE = Source(
     sniff=sniff_lines,
     parse=parse_lines,
     finalize=finalize,
+    thread_safe_parse=True,  # parse keeps no state between batches (notes are locked)
     framing="entries",
     entry_start=ENTRY_START,
     description="Graph API /events responses: NDJSON (bare or wrapped), '<timestamp> <json>' lines, "

@@ -38,6 +38,7 @@ SOURCE = Source(
     sniff=sniff,
     parse=parse,
     finalize=finalize,
+    thread_safe_parse=True,  # parse keeps no state between batches
     description="Meta for WooCommerce plugin logs (wc-logs/facebook_for_woocommerce-*.log)",
 )
 
