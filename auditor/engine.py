@@ -183,7 +183,7 @@ def parse_units(
     frames = []
     for name in sorted(per_source):
         source = registry.sources[name]
-        df = pl.concat(per_source[name], how="diagonal_relaxed")
+        df = pl.concat(per_source.pop(name), how="diagonal_relaxed")  # the parts go with it
         if source.finalize is not None:
             try:
                 df = source.finalize(df, contexts[name])
@@ -196,27 +196,33 @@ def parse_units(
             continue
         summary.by_source[name] = df.height
         frames.append(df)
-    frame = pl.concat(frames) if frames else empty_frame()
+        del df  # only `frames` may hold the columns now (see _sorted_by_time)
+    box = [pl.concat(frames) if frames else empty_frame()]
     frames.clear()
-    per_source.clear()
-    frame = compact(_sorted_by_time(frame.with_columns(pl.coalesce("account", "pixel_id", "shop").alias("account"))))
+    # the box hands over the only reference; account falls back to pixel, then shop
+    frame = compact(_sorted_by_time(box, account=pl.coalesce("account", "pixel_id", "shop")))
     summary.records = frame.height
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return frame, summary, notes, problems
 
 
-def _sorted_by_time(frame: pl.DataFrame) -> pl.DataFrame:
+def _sorted_by_time(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame:
     """``frame`` sorted by logged_at, file, line, one column at a time.
 
     ``DataFrame.sort`` materialises every sorted column while the unsorted ones
     are still alive (about one extra copy of the frame at the peak).  Sorting
     narrow keys and gathering column by column, releasing each old column as it
-    goes, keeps the extra memory to about one column.
+    goes, keeps the extra memory to about one column.  The frame comes in a
+    one-item list that is emptied, so no caller variable keeps the old columns.
+    ``replace`` gives columns computed on the way (``with_columns`` on a frame
+    whose columns are chunked differently would copy every column first).
     """
+    frame = box.pop()
+    replaced = {name: frame.select(expr.alias(name)).to_series() for name, expr in replace.items()}
     order = frame.select(
         pl.arg_sort_by(["logged_at", "file", "line"], nulls_last=True, maintain_order=True).alias("i")
     ).get_column("i")
-    columns = frame.get_columns()
+    columns = [replaced.pop(c.name, c) for c in frame.get_columns()]
     del frame
     out = []
     for i in range(len(columns)):
