@@ -33,8 +33,13 @@ def account_summaries(frame: pl.DataFrame, ruleset: Ruleset) -> list[dict[str, A
     """One dict per account, sorted by account id (deterministic)."""
     weights = ruleset.rows["emq-low"].thresholds.get("weights", {}) if "emq-low" in ruleset.rows else {}
     out = []
-    accounts = frame.filter(pl.col("account").is_not_null())["account"].unique().sort().to_list()
+    accounts = frame["account"].drop_nulls().unique().sort().to_list()
     orders_by_account, shops_of, linked_shops = _backend_orders_per_account(frame)
+    # only the columns used below, so the per-account filters copy little
+    frame = frame.select(
+        "account", "pixel_id", "shop", "kind", "event_name", "signal", "action_source", "logged_at",
+        "connector_version", *[c for c in frame.columns if c.startswith("ud_")],
+    ) if "ud_em" in frame.columns else frame
     for account in accounts:
         if account in linked_shops:
             continue  # a shop whose orders were matched to a pixel: reported under that pixel

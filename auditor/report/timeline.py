@@ -71,7 +71,8 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
     is_resp = kind.is_in(["api_response", "status"])
     is_err = is_resp & signal.is_in(list(ERROR_SIGNALS))
     per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
-    rows = frame.filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
+    # lazily, so only the columns used below are filtered (not the whole frame)
+    rows = frame.lazy().filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
     return rows.select(
         "account",
         "logged_at",
@@ -90,13 +91,13 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when((kind == "api_response") & signal.is_in(list(ERROR_SIGNALS)))
         .then(pl.coalesce(per_request, pl.lit(1))).otherwise(0).cast(pl.Int64).alias("rejected"),
         is_err.cast(pl.Int64).alias("errors"),
-    )
+    ).collect(engine="in-memory")
 
 
 def bucket_sizes(frame: pl.DataFrame) -> dict[str, str]:
     """``{account: "1h" | "1d"}`` from each account's evidence span."""
     spans = (
-        frame.filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
+        frame.select("account", "logged_at").filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
         .group_by("account")
         .agg((pl.col("logged_at").max() - pl.col("logged_at").min()).alias("span"))
     )
@@ -176,7 +177,7 @@ def silence_windows(frame: pl.DataFrame, min_hours: float = DEFAULT_SILENCE_HOUR
     Columns: account, start, end, hours, evidence_rows.  For accounts without
     server-event rows, API responses stand for the sends.
     """
-    rows = frame.filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()).select("account", "logged_at", "kind")
+    rows = frame.select("account", "logged_at", "kind").filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
     empty = pl.DataFrame(schema={"account": pl.String, "start": rows.schema["logged_at"], "end": rows.schema["logged_at"],
                                  "hours": pl.Float64, "evidence_rows": pl.Int64})
     if rows.is_empty():
