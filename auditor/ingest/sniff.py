@@ -7,6 +7,16 @@ from ..registry import PluginProblem, Source
 from .inputs import InputUnit
 
 
+def head_text(head: bytes) -> str:
+    """The first bytes of a file as text for a sniffer: UTF-8 (BOM dropped) or
+    UTF-16 by its BOM, undecodable bytes replaced, CRLF as LF."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", errors="replace").replace("\r\n", "\n")
+    return head.decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
 def pick_source(
     unit: InputUnit, sources: dict[str, Source], problems: list[PluginProblem]
 ) -> tuple[Source | None, bytes]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from auditor.ingest.sniff import head_text
+
 from .timestamps import TS_HEAD
 
 _WOO = re.compile(
@@ -34,12 +36,6 @@ _CAPTURE = re.compile(
 CAPTURE_SCORE = 0.92
 
 
-def _head_text(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8", errors="replace")
 
 
 def _looks_like_array(text: str) -> bool:
@@ -65,7 +61,7 @@ def _marker_score(text: str) -> float:
 
 def sniff_lines(file_name: str, head: bytes) -> float:
     """Score for the ``graph_api`` (line-based) source."""
-    text = _head_text(head)
+    text = head_text(head)
     if _looks_like_array(text):
         return min(_marker_score(text), 0.1)
     return _marker_score(text)
@@ -73,7 +69,7 @@ def sniff_lines(file_name: str, head: bytes) -> float:
 
 def sniff_array(file_name: str, head: bytes) -> float:
     """Score for the ``graph_api_array`` (JSON array document) source."""
-    text = _head_text(head)
+    text = head_text(head)
     if not _looks_like_array(text):
         return 0.0
     return _marker_score(text)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from auditor.ingest.sniff import head_text
+
 _LOGENTRY = re.compile(r'"(?:insertId|logName)"\s*:')
 _SGTM = re.compile(
     r'cloud_run_revision|gae_app|run\.googleapis\.com|/g/collect|sgtm|server-side-tagging|stape|gtmss-|'
@@ -26,16 +28,10 @@ _SNAKE = re.compile(r'"tag_name"\s*:.*"(?:request_url|response_status_code|respo
 _FOREIGN = re.compile(r"(?i)x-shopify-|Facebook-for-WooCommerce")
 
 
-def _text(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8", errors="replace")
 
 
 def sniff(file_name: str, head_bytes: bytes) -> float:
-    text = _text(head_bytes)
+    text = head_text(head_bytes)
     if text.lstrip()[:1] not in ("{", "[") or _FOREIGN.search(text):
         return 0.0
     if _LOGENTRY.search(text):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from auditor.ingest.sniff import head_text
+
 _HEADER = re.compile(r"(?i)(?:http_)?x[-_]shopify[-_](?:topic|hmac[-_]sha256|shop[-_]domain|webhook[-_]id)")
 _ORDER_KEYS = re.compile(r'"(?:order_number|line_items|checkout_token|financial_status|abandoned_checkout_url|cart_token)"\s*:')
 _TOTAL = re.compile(r'"total_price"\s*:')
@@ -18,17 +20,11 @@ _FOREIGN = re.compile(r'"(?:logName|insertId|textPayload|jsonPayload|events_rece
 _HTTP = re.compile(r"^(?:POST|PUT|PATCH) \S+ HTTP/\d", re.M)
 
 
-def _text(head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    elif head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8", errors="replace")
 
 
 def sniff(file_name: str, head_bytes: bytes) -> float:
     """0.95 with Shopify delivery headers, 0.85 for order/checkout payloads, else 0."""
-    text = _text(head_bytes)
+    text = head_text(head_bytes)
     start = text.lstrip()[:1]
     if start not in ("{", "[") and not _HTTP.search(text):
         return 0.0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 
+from auditor.ingest.sniff import head_text
+
 from .patterns import ENTRY_START, FILE_NAME_HINT, META_MARKERS
 
 _HEADER = re.compile(ENTRY_START, re.MULTILINE)
@@ -12,15 +14,11 @@ _MARKER = re.compile("|".join(META_MARKERS), re.IGNORECASE)
 _NAME = re.compile(FILE_NAME_HINT)
 
 
-def _text(head: bytes) -> str:
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return head.decode("utf-16", errors="replace")
-    return head.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
 
 def sniff(file_name: str, head_bytes: bytes) -> float:
     """0.9+ for WooCommerce log headers with Meta plugin content; 0 for other content."""
-    text = _text(head_bytes)
+    text = head_text(head_bytes)
     headers = _HEADER.search(text) is not None
     marker = _MARKER.search(text) is not None
     named = _NAME.search(os.path.basename(file_name.split("!")[-1])) is not None
