@@ -20,7 +20,7 @@ from . import __version__
 from .engine import StrictModeError, audit
 from .findings import severity_at_least
 from .ingest.inputs import InputError, expand
-from .plugin_manager import PluginLoadError, load_plugins
+from .plugin_manager import LoadedPlugins, PluginLoadError, load_plugins
 from .redact import redact_text
 from .registry import Registry
 from .report.model import build_report
@@ -79,6 +79,11 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def _registry(plugin, plugins_dir, disable, strict) -> Registry:
+    return _load(plugin, plugins_dir, disable, strict)[0]
+
+
+def _load(plugin, plugins_dir, disable, strict) -> tuple[Registry, LoadedPlugins]:
+    """Load the plugins once; the registry of what they register, and where they came from."""
     try:
         loaded = load_plugins(plugin or [], plugins_dir, disable or [], strict=strict)
     except PluginLoadError as exc:
@@ -88,8 +93,7 @@ def _registry(plugin, plugins_dir, disable, strict) -> Registry:
     if strict and registry.problems:
         p = registry.problems[0]
         fail(f"plugin {p.plugin!r} failed in {p.what}: {p.error}")
-    registry.origins = loaded.origins  # type: ignore[attr-defined]
-    return registry
+    return registry, loaded
 
 
 def _ruleset(spec: str, registry: Registry):
@@ -274,11 +278,10 @@ def plugins_list(
     """List loaded plugins: hooks, sources, checks, version and origin."""
     if ctx.invoked_subcommand:
         return
-    registry = _registry(plugin, plugins_dir, disable, False)
-    loaded = load_plugins(plugin or [], plugins_dir, disable or [])
+    registry, loaded = _load(plugin, plugins_dir, disable, False)
     rows = []
     for name, obj in sorted((n, o) for n, o in loaded.pm.list_name_plugin() if o is not None):
-        origin = registry.origins.get(name)  # type: ignore[attr-defined]
+        origin = loaded.origins.get(name)
         hooks = sorted(h.name for h in loaded.pm.get_hookcallers(obj) or [])
         rows.append({
             "name": name,
