@@ -117,7 +117,8 @@ def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
     from different sources with different shop names (storefront domain vs
     ``x.myshopify.com``), so orders are matched by id alone; an id seen for
     more than one shop is ambiguous and left out."""
-    orders = frame.filter((pl.col("kind") == "order") & pl.col("order_id").is_not_null())
+    orders = frame.select("kind", "order_id", "shop", "event_time", "logged_at", "value", "currency").filter(
+        (pl.col("kind") == "order") & pl.col("order_id").is_not_null())
     if orders.is_empty():
         return pl.DataFrame(schema={"order_id": pl.String, "_o_time": pl.Datetime("us", "UTC"),
                                     "_o_value": pl.Float64, "_o_currency": pl.String})
