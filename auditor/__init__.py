@@ -19,7 +19,7 @@ os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 from .findings import Evidence, Finding, evidence_from
 from .hookspecs import hookimpl
 from .registry import Check, CheckContext, ParseContext, Source
-from .schema import COLUMNS, KINDS, SCHEMA, USER_DATA_KEYS, conform, empty_frame
+from .schema import COLUMNS, KINDS, SCHEMA, USER_DATA_KEYS, conform, empty_frame, plain
 from .userdata import classify_user_data
 
 try:
@@ -30,5 +30,5 @@ except PackageNotFoundError:  # running from a source tree
 __all__ = [
     "COLUMNS", "KINDS", "SCHEMA", "USER_DATA_KEYS", "Check", "CheckContext", "Evidence",
     "Finding", "ParseContext", "Source", "__version__", "classify_user_data", "conform",
-    "empty_frame", "evidence_from", "hookimpl",
+    "empty_frame", "evidence_from", "hookimpl", "plain",
 ]

@@ -13,11 +13,17 @@ from __future__ import annotations
 import polars as pl
 
 from .registry import ParseContext
+from .schema import by_value
 
 
-def _folder(col: str = "file") -> pl.Expr:
-    # "dir/sub/file.log" -> "dir/sub"; "dir/a.zip!member.log" -> "dir/a.zip"
-    return pl.col(col).str.replace(r"![^!]*$", "").str.replace(r"/[^/]*$", "")
+def folder_of(path: pl.Expr) -> pl.Expr:
+    """"dir/sub/file.log" -> "dir/sub"; "dir/a.zip!member.log" -> "dir/a.zip"."""
+    return path.str.replace(r"![^!]*$", "").str.replace(r"/[^/]*$", "")
+
+
+def folders(frame: pl.DataFrame) -> pl.Expr:
+    """The folder (or archive) of each row's ``file``, worked out once per file."""
+    return by_value(frame, "file", folder_of)
 
 
 def fill_pixel_by_folder(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
@@ -29,7 +35,7 @@ def fill_pixel_by_folder(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame
     if forced:
         ctx.note(f"{ctx.source}: {int(missing.sum())} rows named no pixel; attributed to {forced} as given with --set pixel_id")
         return frame.with_columns(pl.col("pixel_id").fill_null(pl.lit(str(forced))), pl.col("account").fill_null(pl.lit(str(forced))))
-    with_folder = frame.with_columns(_folder().alias("_folder"))
+    with_folder = frame.with_columns(folders(frame).alias("_folder"))
     pixels = (
         with_folder.filter(pl.col("pixel_id").is_not_null())
         .group_by("_folder").agg(pl.col("pixel_id").unique().alias("_pixels"))

@@ -22,7 +22,7 @@ from .ingest.sniff import pick_source
 from .redact import redact_text
 from .registry import CheckContext, ParseContext, PluginProblem, Registry
 from .ruleset import Ruleset
-from .schema import USER_DATA_KEYS, SchemaError, compact, conform, empty_frame
+from .schema import SchemaError, compact, conform, empty_frame
 
 MAX_ERRORS = 200
 
@@ -79,12 +79,9 @@ PARSE_WORKERS = 2
 def _parse_batch(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """One batch through the source's parse and the canonical schema."""
     rows, bad = _normalise_parse_output(source.parse(batch, ctx))
-    rows = conform(rows, keep_private=True).with_columns(
-        # states are a handful of words: store them compactly while the
-        # batches wait for finalize (sources never rewrite them)
-        pl.col(f"ud_{k}").cast(pl.Categorical) for k in USER_DATA_KEYS
-    )
-    return rows, bad
+    # low-cardinality columns are stored compactly while the batches wait
+    # for finalize: that is what finalize gets (see schema.COMPACT_COLUMNS)
+    return conform(rows, keep_private=True, compacted=True), bad
 
 
 def _parse_outcome(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> Any:
@@ -190,7 +187,7 @@ def parse_units(
             except Exception as exc:  # noqa: BLE001 - plugin code
                 fail(source.plugin, f"finalize {name}", exc)
         try:
-            df = conform(df, own_strings=False)  # batches were made to own their strings in parse
+            df = conform(df, own_strings=False, compacted=True)  # batches own their strings since parse
         except SchemaError as exc:
             fail(source.plugin, f"finalize {name}", exc)
             continue

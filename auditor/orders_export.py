@@ -23,6 +23,8 @@ from typing import Any
 
 import polars as pl
 
+from .schema import plain
+
 #: Signals of answers that mean "the request failed".
 FAIL_SIGNALS = ("graph_error", "transport_error", "server_error_page")
 #: event_id values that cannot deduplicate anything.
@@ -48,8 +50,8 @@ def usable_event_id() -> pl.Expr:
 
 def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per (shop, order_id): created (UTC), ignored reason, value, currency, number, name."""
-    rows = frame.select("kind", "source", "file", "line", "logged_at", "event_time", "event_time_raw", "shop", "account",
-                        "order_id", "value", "currency", "extra").filter((pl.col("kind") == "order") & pl.col("order_id").is_not_null())
+    rows = plain(frame.select("kind", "source", "file", "line", "logged_at", "event_time", "event_time_raw", "shop", "account",
+                              "order_id", "value", "currency", "extra").filter((pl.col("kind") == "order") & pl.col("order_id").is_not_null()))
     rows = rows.with_columns(
         pl.coalesce("shop", "account").alias("shop"),
         pl.coalesce("event_time", "logged_at").alias("created"),
@@ -94,7 +96,7 @@ def purchase_events(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         "kind", "file", "line", "logged_at", "event_time", "account", "pixel_id", "shop", "connector", "event_name", "event_id",
         "order_id", "value", "currency", "action_source", "event_source_url", "batch_id", "ud_fbp", "message",
     ).filter((pl.col("kind") == kind) & (pl.col("event_name") == "Purchase"))
-    rows = rows.with_row_index("_row").with_columns(
+    rows = plain(rows).with_row_index("_row").with_columns(
         pl.coalesce(norm_key(pl.col("order_id")), norm_key(pl.col("event_id"))).alias("key"),
         pl.col("connector").cast(pl.String), pl.col("ud_fbp").cast(pl.String),
     )

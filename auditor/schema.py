@@ -20,6 +20,8 @@ casts the rest and orders them, so a source may build only what it has.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import polars as pl
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
@@ -128,16 +130,50 @@ SIGNALS = {
 
 SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (dtype, _) in COLUMNS.items()}
 
-#: Low-cardinality columns the core stores as ``Categorical`` once every source
-#: is finalized (what checks see in ``ctx.frame``): 4 bytes a row instead of a
-#: string each.  Compare them with ``==`` / ``is_in``; cast to ``pl.String``
-#: before ``.str`` operations.  Sources still produce plain strings.
-CATEGORICAL_COLUMNS = ("source", "file", "kind", "signal", "connector", *(f"ud_{k}" for k in USER_DATA_KEYS))
+#: Low-cardinality columns the core stores as ``Categorical`` (what checks see in
+#: ``ctx.frame``, and what ``finalize`` already gets): 4 bytes a row instead of a
+#: 16-byte string view each (a view is kept even for a null).  Compare them with
+#: ``==`` / ``is_in``; cast to ``pl.String`` before ``.str`` operations.  Sources
+#: still produce plain strings.
+CATEGORICAL_COLUMNS = (
+    "source", "file", "kind", "signal", "connector", "account", "pixel_id", "shop", "connector_version",
+    "partner_agent", "graph_version", "event_name", "currency", "action_source", "error_type", "test_event_code",
+    "value_raw", "event_source_url", "message",
+)
+
+#: The ``ud_<key>`` states as an ``Enum``: one byte a row, fifteen columns.
+USER_DATA_STATE = pl.Enum(list(USER_DATA_STATES))
+
+#: Every column stored compactly (Categorical or the user-data Enum).
+COMPACT_COLUMNS = (*CATEGORICAL_COLUMNS, *(f"ud_{k}" for k in USER_DATA_KEYS))
+
+
+def compact_dtype(name: str) -> pl.DataType | None:
+    """The compact dtype of column ``name`` (None: kept as in :data:`SCHEMA`)."""
+    if name in CATEGORICAL_COLUMNS:
+        return pl.Categorical()
+    if name.startswith("ud_") and name[3:] in USER_DATA_KEYS:
+        return USER_DATA_STATE
+    return None
 
 
 def compact(df: pl.DataFrame) -> pl.DataFrame:
-    """The canonical frame with :data:`CATEGORICAL_COLUMNS` as Categorical."""
-    return df.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_COLUMNS if c in df.columns)
+    """The canonical frame with :data:`COMPACT_COLUMNS` stored compactly.
+
+    A ``ud_*`` value that is not one of :data:`USER_DATA_STATES` becomes
+    ``malformed`` (a plugin bug must not stop the audit).
+    """
+    exprs = []
+    for c in COMPACT_COLUMNS:
+        if c not in df.columns or df.schema[c] == compact_dtype(c):
+            continue
+        if c in CATEGORICAL_COLUMNS:
+            exprs.append(pl.col(c).cast(pl.Categorical))
+        else:
+            text = pl.col(c).cast(pl.String)
+            known = text.is_in(list(USER_DATA_STATES)) | text.is_null()
+            exprs.append(pl.when(known).then(text).otherwise(pl.lit("malformed")).cast(USER_DATA_STATE).alias(c))
+    return df.with_columns(exprs) if exprs else df
 
 
 def empty_frame() -> pl.DataFrame:
@@ -149,7 +185,14 @@ class SchemaError(ValueError):
     """A source returned something that cannot be made canonical."""
 
 
-def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: bool = False, own_strings: bool = True) -> pl.DataFrame:
+def conform(
+    df: pl.DataFrame,
+    *,
+    strict_unknown: bool = False,
+    keep_private: bool = False,
+    own_strings: bool = True,
+    compacted: bool = False,
+) -> pl.DataFrame:
     """Return ``df`` with exactly the canonical columns, types and order.
 
     Missing columns become null; unknown columns are dropped (or rejected with
@@ -159,6 +202,7 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
     end: a source may pass working columns from ``parse`` to its ``finalize``.
     ``own_strings`` copies string values out of the batch text they were cut
     from (see :func:`_own_buffers`); the core skips it once that was done.
+    ``compacted`` stores :data:`COMPACT_COLUMNS` compactly (see :func:`compact`).
     """
     if not isinstance(df, pl.DataFrame):
         raise SchemaError(f"expected a polars DataFrame, got {type(df).__name__}")
@@ -172,9 +216,11 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
             continue
         have = df.schema[name]
-        if have == pl.Categorical and name in CATEGORICAL_COLUMNS:
+        if have == compact_dtype(name) or (have == pl.Categorical and name in COMPACT_COLUMNS):
             exprs.append(pl.col(name))
-        elif have == dtype == pl.String and own_strings:
+        elif isinstance(have, (pl.Categorical, pl.Enum)) and dtype == pl.String:
+            exprs.append(pl.col(name).cast(pl.String))
+        elif have == dtype == pl.String and own_strings and not (compacted and name in COMPACT_COLUMNS):
             exprs.append(_own_buffers(name))
         elif have == dtype:
             exprs.append(pl.col(name))
@@ -190,7 +236,8 @@ def conform(df: pl.DataFrame, *, strict_unknown: bool = False, keep_private: boo
             raise SchemaError(f"column '{name}': got {have}, expected {dtype}")
     exprs.extend(pl.col(c) for c in private)
     try:
-        return df.select(exprs)
+        out = df.select(exprs)
+        return compact(out) if compacted else out
     except pl.exceptions.PolarsError as exc:  # cast failures name no column: find it
         for name, expr in zip(SCHEMA, exprs):
             try:
@@ -221,7 +268,7 @@ def validate(df: pl.DataFrame) -> list[str]:
         if name not in SCHEMA:
             problems.append(f"unknown column '{name}'")
     for name, dtype in SCHEMA.items():
-        allowed = (dtype, pl.Null, pl.Categorical) if name in CATEGORICAL_COLUMNS else (dtype, pl.Null)
+        allowed = (dtype, pl.Null, pl.Categorical, compact_dtype(name)) if name in COMPACT_COLUMNS else (dtype, pl.Null)
         if name in df.columns and df.schema[name] not in allowed:
             problems.append(f"column '{name}' has type {df.schema[name]}, expected {dtype}")
     for required in ("source", "file", "line", "kind"):
@@ -234,3 +281,31 @@ def validate(df: pl.DataFrame) -> list[str]:
         if bad:
             problems.append(f"column 'kind' has unknown values {bad}; allowed {list(KINDS)}")
     return problems
+
+
+def plain(df: pl.DataFrame | pl.LazyFrame, *columns: str) -> pl.DataFrame | pl.LazyFrame:
+    """``df`` with ``columns`` (default: every Categorical / Enum column) as plain strings.
+
+    For a narrow working copy that is joined with frames built from Python
+    values, or that needs ``.str`` methods: select the few rows and columns
+    first, then ``plain`` them, so only those are converted.
+    """
+    schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
+    cols = [n for n, t in schema.items() if isinstance(t, (pl.Categorical, pl.Enum)) and (not columns or n in columns)]
+    return df.with_columns(pl.col(cols).cast(pl.String)) if cols else df
+
+
+def by_value(
+    frame: pl.DataFrame, column: str, fn: Callable[[pl.Expr], pl.Expr], return_dtype: pl.DataType | None = None
+) -> pl.Expr:
+    """``fn`` (string expressions) worked out once per distinct value of
+    ``column`` and mapped back onto the rows.
+
+    For string work on a compact column (a folder from ``file``, a prefix of
+    ``account`` ...): the strings are handled once each instead of once a row.
+    The result is Categorical unless ``return_dtype`` says otherwise.
+    """
+    values = frame.get_column(column).drop_nulls().unique().cast(pl.String)
+    mapped = pl.select(fn(pl.lit(values)).alias("v")).to_series()
+    dtype = return_dtype or pl.Categorical()
+    return pl.col(column).replace_strict(values, mapped, default=None, return_dtype=dtype)

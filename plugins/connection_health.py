@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from auditor import Check, CheckContext, Finding, evidence_from, hookimpl
+from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
 
 ERROR_SIGNALS = ("graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing")
@@ -52,9 +52,8 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
         .when(no_code & msg.str.contains(_PERMISSION_TEXT)).then(pl.lit("permission-revoked"))
         .otherwise(None)
     )
-    return frame.select(_ROW_COLS).filter(sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500)).with_columns(
-        diag.alias("diag"), _send_key().alias("send_key")
-    )
+    rows = frame.select(_ROW_COLS).filter(sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500))
+    return plain(rows, "message").with_columns(diag.alias("diag"), _send_key().alias("send_key"))
 
 
 def _send_key() -> pl.Expr:

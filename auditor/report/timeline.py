@@ -40,7 +40,7 @@ from typing import Any
 import polars as pl
 
 from ..accounts import USABLE_STATES
-from ..schema import USER_DATA_KEYS
+from ..schema import USER_DATA_KEYS, plain
 
 ERROR_SIGNALS = ("graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing")
 
@@ -91,7 +91,7 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when((kind == "api_response") & signal.is_in(list(ERROR_SIGNALS)))
         .then(pl.coalesce(per_request, pl.lit(1))).otherwise(0).cast(pl.Int64).alias("rejected"),
         is_err.cast(pl.Int64).alias("errors"),
-    ).collect(engine="in-memory")
+    ).pipe(plain).collect(engine="in-memory")
 
 
 def bucket_sizes(frame: pl.DataFrame) -> dict[str, str]:

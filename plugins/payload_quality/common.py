@@ -8,7 +8,7 @@ from typing import Any, Iterable
 import polars as pl
 
 from auditor import CheckContext
-from auditor.schema import USER_DATA_KEYS
+from auditor.schema import USER_DATA_KEYS, plain
 
 #: ``kind`` of the rows these checks read.
 SERVER = "server_event"
@@ -62,7 +62,7 @@ def server_events(ctx: CheckContext, *columns: str, families: tuple[str, ...] = 
     rows = rows.filter((pl.col("kind") == SERVER) & pl.col("account").is_not_null())
     if families:
         rows = rows.filter(_known(ctx.frame, families))
-    return rows.select(keep)
+    return plain(rows.select(keep), *columns)
 
 
 def raw_time_kind() -> pl.Expr:
@@ -117,8 +117,8 @@ def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
     from different sources with different shop names (storefront domain vs
     ``x.myshopify.com``), so orders are matched by id alone; an id seen for
     more than one shop is ambiguous and left out."""
-    orders = frame.select("kind", "order_id", "shop", "event_time", "logged_at", "value", "currency").filter(
-        (pl.col("kind") == "order") & pl.col("order_id").is_not_null())
+    orders = plain(frame.select("kind", "order_id", "shop", "event_time", "logged_at", "value", "currency").filter(
+        (pl.col("kind") == "order") & pl.col("order_id").is_not_null()), "currency")
     if orders.is_empty():
         return pl.DataFrame(schema={"order_id": pl.String, "_o_time": pl.Datetime("us", "UTC"),
                                     "_o_value": pl.Float64, "_o_currency": pl.String})

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from auditor import CheckContext
+from auditor import CheckContext, plain
 from auditor.orders_export import reconcile, thresholds_from
 
 _CACHE_KEY = "_reconciliation"
@@ -60,7 +60,8 @@ def aligned_windows(frame: pl.DataFrame, r: Recon, slack: timedelta = timedelta(
     close = (pl.col("event_time") - pl.col("logged_at")).abs() <= timedelta(hours=1)
     t0 = pl.when(close).then(pl.min_horizontal("event_time", "logged_at")).otherwise(pl.col("logged_at"))
     t1 = pl.when(close).then(pl.max_horizontal("event_time", "logged_at")).otherwise(pl.col("logged_at"))
-    base = frame.select("source", "kind", "account", "shop", t0.alias("t0"), t1.alias("t1")).filter(pl.col("t0").is_not_null())
+    base = plain(frame.select("source", "kind", "account", "shop", t0.alias("t0"), t1.alias("t1")).filter(pl.col("t0").is_not_null()),
+                 "account", "shop")
     order_rows = (
         base.filter(pl.col("kind") == "order").with_columns(pl.coalesce("shop", "account").alias("shop"))
         .join(acc_orders, on="shop", how="inner", suffix="_linked").select("source", pl.col("account_linked").alias("account"), "t0", "t1")

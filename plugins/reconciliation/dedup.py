@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor import Check, CheckContext, Finding, evidence_from
+from auditor import Check, CheckContext, Finding, evidence_from, plain
 from auditor.orders_export import norm_key, usable_event_id
 
 from .common import recon, window_metrics
@@ -35,7 +35,7 @@ def dedup_findings(ctx: CheckContext) -> list[Finding]:
         (pl.col("kind") == "server_event") & pl.col("account").is_not_null())
     if ev.is_empty():
         return []
-    ev = ev.with_row_index("_i").with_columns(usable_event_id().alias("usable"), _path().alias("path"),
+    ev = plain(ev, "account", "event_name", "action_source").with_row_index("_i").with_columns(usable_event_id().alias("usable"), _path().alias("path"),
                                               (pl.col("ud_fbp").cast(pl.String) == "present").fill_null(False).alias("fbp"),
                                               norm_key(pl.col("order_id")).alias("okey"))
     # an event_id reused for different orders of the same pixel dedups the wrong events

@@ -22,6 +22,7 @@ from __future__ import annotations
 import polars as pl
 
 from auditor import ParseContext, conform
+from auditor.attribution import folders
 
 from .patterns import REJECT_SCHEMA
 from .payload import decode_items, delivery_parts
@@ -63,10 +64,6 @@ def _count_skipped(ctx: ParseContext, skipped: dict[str, int]) -> None:
     vars(ctx)["_shopify_skipped_note"] = text
 
 
-def _folder() -> pl.Expr:
-    return pl.col("file").str.replace(r"![^!]*$", "").str.replace(r"/[^/]*$", "")
-
-
 def _dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     frame = frame.sort("file", "line", maintain_order=True)
     has_id = pl.col("_webhook_id").is_not_null()
@@ -85,7 +82,7 @@ def _dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
 def _fill_shop(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     if not frame["shop"].is_null().any():
         return frame
-    framed = frame.with_columns(_folder().alias("_folder"))
+    framed = frame.with_columns(folders(frame).alias("_folder"))
     shops = (
         framed.filter(pl.col("shop").is_not_null())
         .group_by("_folder").agg(pl.col("shop").unique().alias("_shops"))

@@ -95,7 +95,7 @@ def _file_numbers(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 
     Computed on the few distinct names, then mapped onto the rows (no string per row).
     """
-    files = frame.select(pl.col("file").unique())
+    files = frame.select(pl.col("file").drop_nulls().unique().cast(pl.String))
     files = files.with_columns(
         pl.col("file").rank("dense").cast(pl.UInt32).alias("_fno"),
         stream_of(pl.col("file")).rank("dense").cast(pl.UInt32).alias("_sno"),
