@@ -193,40 +193,78 @@ def parse_units(
             continue
         summary.by_source[name] = df.height
         frames.append(df)
-        del df  # only `frames` may hold the columns now (see _sorted_by_time)
-    box = [pl.concat(frames) if frames else empty_frame()]
+        del df  # only `frames` may hold the columns now (see _grouped_by_kind)
+    box = [pl.concat(frames, rechunk=False) if frames else empty_frame()]
     frames.clear()
     # the box hands over the only reference; account falls back to pixel, then shop
-    frame = compact(_sorted_by_time(box, account=pl.coalesce("account", "pixel_id", "shop")))
+    frame = compact(_grouped_by_kind(box, account=pl.coalesce("account", "pixel_id", "shop")))
     summary.records = frame.height
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return frame, summary, notes, problems
 
 
-def _sorted_by_time(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame:
-    """``frame`` sorted by logged_at, file, line, one column at a time.
+#: Sort key of the rows within each kind.
+TIME_ORDER = ("logged_at", "file", "line")
 
-    ``DataFrame.sort`` materialises every sorted column while the unsorted ones
-    are still alive (about one extra copy of the frame at the peak).  Sorting
-    narrow keys and gathering column by column, releasing each old column as it
-    goes, keeps the extra memory to about one column.  The frame comes in a
-    one-item list that is emptied, so no caller variable keeps the old columns.
-    ``replace`` gives columns computed on the way (``with_columns`` on a frame
-    whose columns are chunked differently would copy every column first).
+
+def _grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame:
+    """``frame`` with its rows grouped by ``kind`` (kinds in name order), each
+    group sorted by logged_at, file, line (nulls last).
+
+    Memory is why it is not one global time order.  A column a kind never fills
+    (the payload columns of API responses, the error columns of server events)
+    is stored as a constant null for that group, which takes no memory; a
+    global sort would interleave the kinds and give every such null its own
+    16-byte slot.  The groups are built column by column, releasing each old
+    column as it goes, so the extra memory is about one column.  The frame
+    comes in a one-item list that is emptied, so no caller variable keeps the
+    old columns.  ``replace`` gives columns computed on the way.
     """
     frame = box.pop()
-    replaced = {name: frame.select(expr.alias(name)).to_series() for name, expr in replace.items()}
-    order = frame.select(
-        pl.arg_sort_by(["logged_at", "file", "line"], nulls_last=True, maintain_order=True).alias("i")
-    ).get_column("i")
-    columns = [replaced.pop(c.name, c) for c in frame.get_columns()]
-    del frame
-    out = []
-    for i in range(len(columns)):
-        col, columns[i] = columns[i], None
-        out.append(col.gather(order))
+    if frame.is_empty():
+        return frame.with_columns(**replace)
+
+    def narrow(*names: str) -> pl.DataFrame:
+        # from the Series themselves: an eager select on the wide frame of
+        # many batch chunks would rechunk far more than the columns it names
+        return pl.DataFrame([frame.get_column(n) for n in names])
+
+    replaced = {name: narrow(*expr.meta.root_names()).select(expr.alias(name)).to_series() for name, expr in replace.items()}
+    keys = narrow("kind", *TIME_ORDER).with_row_index("_i")
+    orders = [
+        part.get_column("_i")
+        for _, part in keys.sort("kind", *TIME_ORDER, nulls_last=True, maintain_order=True).group_by("kind", maintain_order=True)
+    ]
+    del keys
+    schema = frame.schema
+    names = frame.columns
+    # which kinds fill each column at all (narrow, one column at a time)
+    kinds_filling = {
+        name: narrow("kind", name).group_by("kind").agg(pl.col(name).is_not_null().any()).sort("kind", nulls_last=True)
+        .get_column(name).to_list()
+        for name in names if name != "kind" and name not in replaced
+    }
+    for name in ("kind", *replaced):  # computed columns are gathered whole
+        kinds_filling[name] = [True] * len(orders)
+    groups: list[dict[str, pl.Series | None]] = [{} for _ in orders]
+    for name in names:
+        fills = kinds_filling[name]
+        col = replaced.pop(name, None)
+        if col is None:
+            col = frame.drop_in_place(name) if any(fills) else None
+        else:
+            frame.drop_in_place(name)
+        for group, order, fill in zip(groups, orders, fills):
+            group[name] = col.gather(order) if fill else None  # None: a constant null
         del col
-    return pl.DataFrame(out)
+    del frame
+    parts = []
+    for group, order in zip(groups, orders):
+        part = pl.DataFrame([s for s in group.values() if s is not None])
+        part = part.with_columns(pl.lit(None, dtype=schema[n]).alias(n) for n, s in group.items() if s is None)
+        parts.append(part.select(names))
+        group.clear()
+    return pl.concat(parts, how="vertical")
 
 
 def run_checks(

@@ -65,22 +65,22 @@ DELAY_LABELS = ("< 0 s (clock)", "0-10 s", "10-60 s", "1-10 min", "10-60 min", "
 SERIES_COLUMNS = ("orders", "server_purchases", "sent", "accepted", "rejected", "errors")
 
 
+_FLAGS = ("orders", "server_purchases", "_server", "_sent_api", "accepted", "rejected", "errors")
+
+
 def _base(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rows with an account and a time, reduced to per-row numeric flags."""
+    """Per account and UTC hour (``logged_at`` truncated): the summed per-row
+    flags.  Hours add up to any coarser bucket, and the result is small
+    whatever the size of the evidence (the rows stream through the sums)."""
     kind, signal = pl.col("kind"), pl.col("signal")
     is_resp = kind.is_in(["api_response", "status"])
     is_err = is_resp & signal.is_in(list(ERROR_SIGNALS))
     per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
-    # lazily, so only the columns used below are filtered (not the whole frame)
     rows = frame.lazy().filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
-    return rows.select(
+    hour = pl.col("logged_at").dt.truncate("1h").alias("logged_at")
+    sends = rows.select(
         "account",
-        "logged_at",
-        "kind",
-        (
-            (kind == "order") & pl.col("order_id").is_not_null()
-            & pl.struct("account", "order_id", "kind").is_first_distinct()
-        ).cast(pl.Int64).alias("orders"),
+        hour,
         ((kind == "server_event") & (pl.col("event_name") == "Purchase")).cast(pl.Int64).alias("server_purchases"),
         (kind == "server_event").cast(pl.Int64).alias("_server"),
         pl.when(kind == "api_response")
@@ -91,7 +91,16 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when((kind == "api_response") & signal.is_in(list(ERROR_SIGNALS)))
         .then(pl.coalesce(per_request, pl.lit(1))).otherwise(0).cast(pl.Int64).alias("rejected"),
         is_err.cast(pl.Int64).alias("errors"),
-    ).pipe(plain).collect(engine="in-memory")
+    ).group_by("account", "logged_at").agg(pl.all().sum()).collect(engine="streaming")
+    # an order counts once, in the hour it is first seen (the order rows are in time order)
+    orders = (
+        rows.filter((kind == "order") & pl.col("order_id").is_not_null())
+        .select("account", hour, pl.struct("account", "order_id").is_first_distinct().cast(pl.Int64).alias("orders"))
+        .group_by("account", "logged_at").agg(pl.col("orders").sum())
+        .collect(engine="in-memory")
+    )
+    both = pl.concat([sends, orders], how="diagonal_relaxed").group_by("account", "logged_at").agg(pl.col(_FLAGS).sum())
+    return plain(both.with_columns(pl.col(_FLAGS).fill_null(0)).select("account", "logged_at", *_FLAGS))
 
 
 def bucket_sizes(frame: pl.DataFrame) -> dict[str, str]:
