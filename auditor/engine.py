@@ -207,6 +207,11 @@ def parse_units(
 TIME_ORDER = ("logged_at", "file", "line")
 
 
+def _text_rank(name: str) -> pl.Expr:
+    """``name`` as the dense rank of its value in text order (nulls stay null)."""
+    return pl.col(name).rank("dense").cast(pl.UInt32)
+
+
 def _grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame:
     """``frame`` with its rows grouped by ``kind`` (kinds in name order), each
     group sorted by logged_at, file, line (nulls last).
@@ -230,7 +235,12 @@ def _grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFram
         return pl.DataFrame([frame.get_column(n) for n in names])
 
     replaced = {name: narrow(*expr.meta.root_names()).select(expr.alias(name)).to_series() for name, expr in replace.items()}
-    keys = narrow("kind", *TIME_ORDER).with_row_index("_i")
+    # text columns enter the sort as their rank among the distinct values: a
+    # multi-column sort would otherwise encode every row's file path
+    key_names = ("kind", *TIME_ORDER)
+    keys = narrow(*key_names).select(
+        _text_rank(c) if frame.schema[c] in (pl.String, pl.Categorical) else pl.col(c) for c in key_names
+    ).with_row_index("_i")
     orders = [
         part.get_column("_i")
         for _, part in keys.sort("kind", *TIME_ORDER, nulls_last=True, maintain_order=True).group_by("kind", maintain_order=True)

@@ -105,8 +105,10 @@ class Source:
 class CheckContext:
     """Handed to :attr:`Check.run`.
 
-    :ivar frame: every canonical row of the audit, sorted by ``logged_at``,
-        ``file``, ``line``; ``account`` is filled (pixel id, else shop).
+    :ivar frame: every canonical row of the audit, grouped by ``kind`` (kinds
+        in name order), each group sorted by ``logged_at``, ``file``, ``line``;
+        ``account`` is filled (pixel id, else shop); low-cardinality text
+        columns are compact (see :data:`auditor.schema.COMPACT_COLUMNS`).
     :ivar ruleset: the active :class:`~auditor.ruleset.Ruleset`.
     :ivar window_start / window_end: the time span the evidence covers; "late",
         "silent" and "ongoing" are judged against these, never against today.

@@ -57,7 +57,13 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _send_key() -> pl.Expr:
-    return pl.coalesce(pl.col("batch_id"), pl.format("{}:{}", pl.col("file"), pl.col("line")))
+    """One value per request attempt: its batch_id, else the row's own file and line.
+
+    A struct of the existing values, so no text is built per row."""
+    alone = pl.col("batch_id").is_null()
+    return pl.struct(
+        pl.col("batch_id"), pl.when(alone).then(pl.col("file")).alias("file"), pl.when(alone).then(pl.col("line")).alias("line")
+    )
 
 
 def _fmt(ts) -> str:
@@ -74,10 +80,10 @@ def _successes(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select("account", "logged_at", "signal").filter(pl.col("signal") == "success").select("account", "logged_at")
 
 
-def _sends(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per request attempt (a request, or a response with no request)."""
+def _sends_per_account(frame: pl.DataFrame) -> dict[str | None, int]:
+    """Request attempts (a request, or a response with no request) per account."""
     rows = frame.select("account", "kind", "batch_id", "file", "line").filter(pl.col("kind").is_in(["server_event", "api_response"]))
-    return rows.select("account", _send_key().alias("send_key")).unique()
+    return dict(plain(rows.group_by("account").agg(_send_key().n_unique()), "account").iter_rows())
 
 
 def _partial_batches(frame: pl.DataFrame) -> pl.DataFrame:
@@ -86,10 +92,17 @@ def _partial_batches(frame: pl.DataFrame) -> pl.DataFrame:
         frame.select("kind", "batch_id").filter((pl.col("kind") == "server_event") & pl.col("batch_id").is_not_null())
         .group_by("batch_id").agg(pl.len().alias("_sent"))
     )
-    resp = frame.select(_ROW_COLS).filter((pl.col("signal") == "success") & pl.col("events_received").is_not_null())
-    resp = resp.join(sizes, on="batch_id", how="left", maintain_order="left")
+    # judged on a few narrow columns; only the short rows are then taken whole
+    resp = (
+        frame.select("signal", "events_received", "batch_id", "batch_size").with_row_index("_r")
+        .filter((pl.col("signal") == "success") & pl.col("events_received").is_not_null()
+                & (pl.col("batch_size").is_not_null() | pl.col("batch_id").is_not_null()))
+        .join(sizes, on="batch_id", how="left", maintain_order="left")
+    )
     expected = pl.coalesce("batch_size", "_sent")
-    return resp.filter(pl.col("events_received") < expected).with_columns(
+    short = resp.filter(pl.col("events_received") < expected).select("_r", "_sent")
+    resp = frame.select(_ROW_COLS)[short.get_column("_r")].with_columns(short.get_column("_sent"))
+    return resp.with_columns(
         pl.lit("payload-rejected").alias("diag"), _send_key().alias("send_key"),
         (expected - pl.col("events_received")).alias("_lost"),
     )
@@ -125,7 +138,7 @@ def connection_findings(ctx: CheckContext) -> list[Finding]:
     errors = _drop_echoes(classify(frame).filter(pl.col("diag").is_not_null()))
     partial = _partial_batches(frame)
     successes = _successes(frame)
-    sends = _sends(frame)
+    sends = _sends_per_account(frame)
     findings: list[Finding] = []
     groups = pl.concat([errors, partial.drop("_sent", "_lost")], how="diagonal_relaxed")
     lost_by_account = partial.group_by("account").agg(pl.col("_lost").sum())
@@ -146,7 +159,7 @@ def connection_findings(ctx: CheckContext) -> list[Finding]:
             .group_by("c").len().sort(["len", "c"], descending=[True, False])
         )
         code_counts = {c: int(n) for c, n in codes.iter_rows()}
-        total_sends = sends.filter(pl.col("account").eq_missing(account)).height
+        total_sends = sends.get(account, 0)
         share = count / total_sends if total_sends else None
         severity = ctx.ruleset.rule(rule).severity
         metrics: dict = {"sends_affected": count, "codes": code_counts, "total_sends": total_sends,

@@ -35,7 +35,7 @@ def dedup_findings(ctx: CheckContext) -> list[Finding]:
         (pl.col("kind") == "server_event") & pl.col("account").is_not_null())
     if ev.is_empty():
         return []
-    ev = plain(ev, "account", "event_name", "action_source").with_row_index("_i").with_columns(usable_event_id().alias("usable"), _path().alias("path"),
+    ev = plain(ev, "action_source").with_row_index("_i").with_columns(usable_event_id().alias("usable"), _path().alias("path"),
                                               (pl.col("ud_fbp").cast(pl.String) == "present").fill_null(False).alias("fbp"),
                                               norm_key(pl.col("order_id")).alias("okey"))
     # an event_id reused for different orders of the same pixel dedups the wrong events
@@ -44,7 +44,8 @@ def dedup_findings(ctx: CheckContext) -> list[Finding]:
     ev = ev.join(reused.select("account", "event_name", "event_id", "reused"), on=["account", "event_name", "event_id"],
                  how="left", maintain_order="left").with_columns(pl.col("reused").fill_null(False))
     # browser leg: browser Purchases of the same order (matched) or, unmatched, of the same normalised key
-    b = r.browser.filter(pl.col("event_id").is_not_null()).select("account", "key", pl.col("event_id").alias("b_id")).unique(["account", "key"])
+    b = r.browser.filter(pl.col("event_id").is_not_null()).select(
+        pl.col("account").cast(pl.Categorical), "key", pl.col("event_id").alias("b_id")).unique(["account", "key"])
     ev = ev.join(b, left_on=["account", "okey"], right_on=["account", "key"], how="left", maintain_order="left")
     browser_pixels = set(frame.select("kind", "account").filter(pl.col("kind") == "browser_event")["account"].drop_nulls().unique().to_list())
     ev = ev.with_columns(
