@@ -194,10 +194,7 @@ def parse_units(
         summary.by_source[name] = df.height
         frames.append(df)
         del df  # only `frames` may hold the columns now (see _grouped_by_kind)
-    box = [pl.concat(frames, rechunk=False) if frames else empty_frame()]
-    frames.clear()
-    # the box hands over the only reference; account falls back to pixel, then shop
-    frame = compact(_grouped_by_kind(box, account=pl.coalesce("account", "pixel_id", "shop")))
+    frame = canonical_frame(frames)  # takes the per-source frames out of the list
     summary.records = frame.height
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return frame, summary, notes, problems
@@ -205,6 +202,21 @@ def parse_units(
 
 #: Sort key of the rows within each kind.
 TIME_ORDER = ("logged_at", "file", "line")
+
+
+def canonical_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The frame checks see, from the finalized, canonical frames of the sources.
+
+    Compact columns (:func:`auditor.schema.compact`), ``account`` filled (pixel
+    id, else shop), rows grouped by kind in time order (:func:`_grouped_by_kind`).
+    ``frames`` is emptied, so the caller keeps no reference to the old columns.
+    Batch audits and watch mode both build their frame here.
+    """
+    parts = [compact(f) for f in frames if f.height]
+    frames.clear()
+    box = [pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else compact(empty_frame())]
+    parts.clear()
+    return compact(_grouped_by_kind(box, account=pl.coalesce("account", "pixel_id", "shop")))
 
 
 def _text_rank(name: str) -> pl.Expr:

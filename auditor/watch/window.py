@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from ..engine import InputSummary, _normalise_parse_output
+from ..engine import InputSummary, _normalise_parse_output, canonical_frame
 from ..ingest.reader import _decode, _lines_frame
 from ..redact import redact_text
 from ..registry import ParseContext, PluginProblem, Registry
@@ -78,7 +78,7 @@ class Window:
                 continue
             try:
                 rows, bad = _normalise_parse_output(source.parse(batch, ctx))
-                rows = conform(rows, keep_private=True)
+                rows = conform(rows, keep_private=True, compacted=True)
             except Exception as exc:  # noqa: BLE001 - plugin code
                 self._problem(source.plugin, f"parse {source.name} ({ch.path})", exc)
                 if not ch.warm:
@@ -201,7 +201,7 @@ class Window:
             except Exception as exc:  # noqa: BLE001 - plugin code
                 self._problem(source.plugin, f"finalize {name}", exc)
         try:
-            return conform(df)
+            return conform(df, compacted=True)
         except SchemaError as exc:
             self._problem(source.plugin, f"finalize {name}", exc)
             return empty_frame()
@@ -217,12 +217,8 @@ class Window:
 
 
 def _canonical(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """The tail of :func:`auditor.engine.parse_units`: one frame, ``account`` filled, sorted."""
-    frames = [f for f in frames if f.height]
-    frame = pl.concat(frames) if frames else empty_frame()
-    return frame.with_columns(pl.coalesce("account", "pixel_id", "shop").alias("account")).sort(
-        ["logged_at", "file", "line"], nulls_last=True, maintain_order=True
-    )
+    """The tail of :func:`auditor.engine.parse_units` (the same frame layout checks see in batch)."""
+    return canonical_frame(frames)
 
 
 def with_clock(frame: pl.DataFrame, now: datetime) -> pl.DataFrame:
@@ -250,5 +246,5 @@ def with_clock(frame: pl.DataFrame, now: datetime) -> pl.DataFrame:
         "connector": ["capi-audit watch"] * len(accounts),
         "message": ["watch clock: evidence considered up to now"] * len(accounts),
         "logged_at": pl.Series([now] * len(accounts), dtype=pl.Datetime("us", "UTC")),
-    }))
-    return pl.concat([frame, clock])
+    }), compacted=True)
+    return canonical_frame([frame, clock])
