@@ -216,7 +216,14 @@ def canonical_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
     frames.clear()
     box = [pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else compact(empty_frame())]
     parts.clear()
-    return compact(_grouped_by_kind(box, account=pl.coalesce("account", "pixel_id", "shop")))
+    # compact already: the coalesced account of Categorical columns is Categorical
+    return _grouped_by_kind(box, account=pl.coalesce("account", "pixel_id", "shop"))
+
+
+def _narrow(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
+    """A frame of ``names`` built from the Series themselves: an eager select on
+    a wide frame of many batch chunks would rechunk far more than it names."""
+    return pl.DataFrame([frame.get_column(n) for n in names])
 
 
 def _text_rank(name: str) -> pl.Expr:
@@ -240,17 +247,11 @@ def _grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFram
     frame = box.pop()
     if frame.is_empty():
         return frame.with_columns(**replace)
-
-    def narrow(*names: str) -> pl.DataFrame:
-        # from the Series themselves: an eager select on the wide frame of
-        # many batch chunks would rechunk far more than the columns it names
-        return pl.DataFrame([frame.get_column(n) for n in names])
-
-    replaced = {name: narrow(*expr.meta.root_names()).select(expr.alias(name)).to_series() for name, expr in replace.items()}
+    replaced = {name: _narrow(frame, *expr.meta.root_names()).select(expr.alias(name)).to_series() for name, expr in replace.items()}
     # text columns enter the sort as their rank among the distinct values: a
     # multi-column sort would otherwise encode every row's file path
     key_names = ("kind", *TIME_ORDER)
-    keys = narrow(*key_names).select(
+    keys = _narrow(frame, *key_names).select(
         _text_rank(c) if frame.schema[c] in (pl.String, pl.Categorical) else pl.col(c) for c in key_names
     ).with_row_index("_i")
     orders = [
@@ -262,7 +263,7 @@ def _grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFram
     names = frame.columns
     # which kinds fill each column at all (narrow, one column at a time)
     kinds_filling = {
-        name: narrow("kind", name).group_by("kind").agg(pl.col(name).is_not_null().any()).sort("kind", nulls_last=True)
+        name: _narrow(frame, "kind", name).group_by("kind").agg(pl.col(name).is_not_null().any()).sort("kind", nulls_last=True)
         .get_column(name).to_list()
         for name in names if name != "kind" and name not in replaced
     }

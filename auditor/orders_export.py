@@ -68,7 +68,7 @@ def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("created").min(), pl.col("logged_at").min().alias("first_logged"), pl.col("ignored").drop_nulls().last(),
             pl.col("value").drop_nulls().first(), pl.col("currency").drop_nulls().first(),
             pl.col("order_number").drop_nulls().first(), pl.col("order_name").drop_nulls().first(),
-            pl.col("source").first().cast(pl.String), pl.col("event_time_raw").drop_nulls().first(),
+            pl.col("source").first(), pl.col("event_time_raw").drop_nulls().first(),
         )
         .sort(["shop", "created", "order_id"])
     )
@@ -98,7 +98,6 @@ def purchase_events(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     ).filter((pl.col("kind") == kind) & (pl.col("event_name") == "Purchase"))
     rows = plain(rows).with_row_index("_row").with_columns(
         pl.coalesce(norm_key(pl.col("order_id")), norm_key(pl.col("event_id"))).alias("key"),
-        pl.col("connector").cast(pl.String), pl.col("ud_fbp").cast(pl.String),
     )
     if kind == "server_event":
         rows = rows.join(batch_outcomes(frame), on="batch_id", how="left", maintain_order="left").with_columns(

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from .schema import by_value
+
 # Keys whose values are customer data when written in clear.
 _PII_KEYS = (
     "em|ph|fn|ln|ct|st|zp|db|ge|email|e-mail|phone|first_name|last_name|firstname|lastname|"
@@ -110,9 +112,6 @@ def redact_columns(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
     """
     exprs = []
     for name in columns:
-        distinct = df.get_column(name).drop_nulls().unique()
-        if distinct.is_empty():
-            continue
-        redacted = pl.select(redact_expr(pl.lit(distinct))).to_series()
-        exprs.append(pl.col(name).replace_strict(distinct, redacted, default=None, return_dtype=pl.String).alias(name))
+        if df.get_column(name).null_count() < df.height:
+            exprs.append(by_value(df, name, redact_expr, pl.String()).alias(name))
     return df.with_columns(exprs) if exprs else df

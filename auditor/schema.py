@@ -20,7 +20,7 @@ casts the rest and orders them, so a source may build only what it has.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import polars as pl
 

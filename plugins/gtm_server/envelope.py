@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from auditor.attribution import folder_of
 from auditor.jsonsafe import safe_json_decode
+
 from .patterns import ENTRY, GA4_PATH, META_TAG, NOISE, REJECT_SCHEMA, STAPE
 
 #: Skipped classes and how the note names them.
@@ -126,7 +128,7 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
                 ),
                 separator="/",
             ),
-            pl.col("file").str.replace(r"![^!]*$", "").str.replace(r"/[^/]*$", ""),
+            folder_of(pl.col("file")),
         ).alias("_stream"),
     )
     return entries, rejects

@@ -48,7 +48,11 @@ order of the frame is kept (the core sorts the frame afterwards anyway).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
+
+from auditor.schema import by_value
 
 _REQUESTS = ("capi_request", "other_request")
 _FILLED = ("pixel_id", "account", "graph_version", "shop")
@@ -95,18 +99,11 @@ def _file_numbers(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
 
     Computed on the few distinct names, then mapped onto the rows (no string per row).
     """
-    files = frame.select(pl.col("file").drop_nulls().unique().cast(pl.String))
-    files = files.with_columns(
-        pl.col("file").rank("dense").cast(pl.UInt32).alias("_fno"),
-        stream_of(pl.col("file")).rank("dense").cast(pl.UInt32).alias("_sno"),
-    )
+    def rank_of(name: str, key: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+        rank = by_value(frame, "file", lambda path: key(path).rank("dense").cast(pl.UInt32), pl.UInt32())
+        return frame.select(rank.alias(name)).to_series()
 
-    def per_row(col: str) -> pl.Series:
-        return frame.select(
-            pl.col("file").replace_strict(files["file"], files[col], default=None, return_dtype=pl.UInt32).alias(col)
-        ).to_series()
-
-    return per_row("_fno"), per_row("_sno")
+    return rank_of("_fno", lambda path: path), rank_of("_sno", stream_of)
 
 
 def _in_order(narrow: pl.DataFrame, by: list[str], compute: list[pl.Expr], *, nulls_last: bool = False) -> pl.DataFrame:
