@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import polars as pl
 
@@ -180,6 +182,34 @@ def ongoing(bad: pl.DataFrame, group_last: datetime | None) -> bool | None:
     if last is None or group_last is None:
         return None
     return last >= group_last
+
+
+@dataclass
+class FlaggedAccount:
+    """One account's server events that raise at least one problem flag."""
+
+    account: str
+    rows: pl.DataFrame  # the flagged events
+    found: dict[str, int]  # flag -> events raising it (flags in the caller's order, zeros left out)
+    total: int  # all server events of the account
+    last_event: datetime | None  # the account's newest server event (for :func:`ongoing`)
+
+
+def flagged_by_account(ev: pl.DataFrame, flags: Iterable[str], min_count: int) -> Iterator[FlaggedAccount]:
+    """Accounts (in id order) with at least ``min_count`` events of ``ev`` where
+    one of the boolean ``flags`` columns is set."""
+    flags = list(flags)
+    bad = ev.filter(pl.any_horizontal(flags))
+    if bad.is_empty():
+        return
+    per_account = {a: (n, last) for a, n, last in ev.group_by("account").agg(pl.len(), pl.col("logged_at").max()).iter_rows()}
+    for account in bad["account"].unique().sort().to_list():
+        rows = bad.filter(pl.col("account") == account)
+        if rows.height < min_count:
+            continue
+        sums = rows.select([pl.col(p).sum() for p in flags]).row(0, named=True)
+        total, last_event = per_account[account]
+        yield FlaggedAccount(account, rows, {p: int(sums[p]) for p in flags if sums[p]}, int(total), last_event)
 
 
 def groups(df: pl.DataFrame, by: list[str]) -> Iterable[tuple[tuple[Any, ...], pl.DataFrame]]:

@@ -22,7 +22,7 @@ import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from
 
-from .common import backend_orders, fmt_duration, ongoing, plural, raw_time_kind, server_events, span_text, ud_detail, with_claimed_time
+from .common import backend_orders, flagged_by_account, fmt_duration, ongoing, plural, raw_time_kind, server_events, span_text, ud_detail, with_claimed_time
 
 RULE = "event-time-wrong"
 
@@ -132,20 +132,11 @@ def time_findings(ctx: CheckContext) -> list[Finding]:
         ev = ev.update(order_flags, on="_i", how="left")
     else:
         ev = ev.with_columns(pl.lit(False).alias("processing_time"), pl.lit(False).alias("timezone_offset"))
-    bad = ev.filter(pl.any_horizontal(ORDER))
-    if bad.is_empty():
-        return []
-    last_by_account = dict(ev.group_by("account").agg(pl.col("logged_at").max()).iter_rows())
-    totals = dict(ev.group_by("account").len().iter_rows())
     findings = []
-    for account in bad["account"].unique().sort().to_list():
-        rows = bad.filter(pl.col("account") == account)
-        if rows.height < min_count:
-            continue
-        sums = rows.select([pl.col(p).sum() for p in ORDER]).row(0, named=True)
-        found = {p: int(sums[p]) for p in ORDER if sums[p]}
+    for flagged in flagged_by_account(ev, ORDER, min_count):
+        account, rows, found = flagged.account, flagged.rows, flagged.found
         first, last = rows["logged_at"].min(), rows["logged_at"].max()
-        metrics: dict = {"server_events": int(totals[account]), "faulty_events": rows.height, "problems": found}
+        metrics: dict = {"server_events": flagged.total, "faulty_events": rows.height, "problems": found}
         notes = []
         if "too_old" in found:
             oldest = rows.filter(pl.col("too_old"))["_lag"].max()
@@ -159,12 +150,12 @@ def time_findings(ctx: CheckContext) -> list[Finding]:
             metrics["timezone_offset_hours"] = offsets[account]
             notes.append(f"a constant offset of {offsets[account]:+d} h against the backend order times")
         text = ", ".join(f"{PROBLEM_TEXT[p]} x{n}" for p, n in found.items())
-        summary = (f"{rows.height} of {plural(int(totals[account]), 'server event')} {span_text(first, last)} "
+        summary = (f"{rows.height} of {plural(flagged.total, 'server event')} {span_text(first, last)} "
                    f"have a wrong event_time or click/browser id time: {text}"
                    + (f" ({'; '.join(notes)})" if notes else "") + ".")
         findings.append(ctx.finding(
             RULE, account=account, count=rows.height, first_seen=first, last_seen=last,
-            ongoing=ongoing(rows, last_by_account.get(account)), summary=summary,
+            ongoing=ongoing(rows, flagged.last_event), summary=summary,
             evidence=evidence_from(rows), metrics=metrics,
         ))
     return findings

@@ -15,7 +15,7 @@ import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from
 
-from .common import counts, ongoing, plural, server_events, sources_knowing, span_text
+from .common import counts, flagged_by_account, ongoing, plural, server_events, sources_knowing, span_text
 
 TEST_RULE = "test-event-code-in-production"
 SOURCE_RULE = "action-source-invalid"
@@ -111,19 +111,9 @@ def source_findings(ctx: CheckContext) -> list[Finding]:
         (size > max_batch).fill_null(False).alias("request_over_limit"),
         size.alias("_size"),
     )
-    bad = ev.filter(pl.any_horizontal(ORDER))
-    if bad.is_empty():
-        return []
-    info = {r["account"]: r for r in ev.group_by("account").agg(
-        pl.len().alias("n"), pl.col("logged_at").max().alias("last")).iter_rows(named=True)}
     findings = []
-    for account in bad["account"].unique().sort().to_list():
-        rows = bad.filter(pl.col("account") == account)
-        if rows.height < min_count:
-            continue
-        sums = rows.select([pl.col(p).sum() for p in ORDER]).row(0, named=True)
-        found = {p: int(sums[p]) for p in ORDER if sums[p]}
-        total = int(info[account]["n"])
+    for flagged in flagged_by_account(ev, ORDER, min_count):
+        account, rows, found, total = flagged.account, flagged.rows, flagged.found, flagged.total
         first, last = rows["logged_at"].min(), rows["logged_at"].max()
         metrics: dict = {"server_events": total, "faulty_events": rows.height, "problems": found}
         parts = [f"{PROBLEM_TEXT[p]} x{n}" for p, n in found.items() if p != "request_over_limit"]
@@ -138,7 +128,7 @@ def source_findings(ctx: CheckContext) -> list[Finding]:
             metrics["unknown_action_sources"] = counts(unknown)
         findings.append(ctx.finding(
             SOURCE_RULE, account=account, count=rows.height, first_seen=first, last_seen=last,
-            ongoing=ongoing(rows, info[account]["last"]),
+            ongoing=ongoing(rows, flagged.last_event),
             summary=(f"{rows.height} of {plural(total, 'server event')} {span_text(first, last)} "
                      f"break Meta's server-event rules: " + "; ".join(parts) + "."),
             evidence=evidence_from(rows), metrics=metrics,
