@@ -22,6 +22,7 @@ from .ingest.sniff import pick_source
 from .redact import redact_text
 from .registry import CheckContext, ParseContext, PluginProblem, Registry
 from .ruleset import Ruleset
+from .rows import ACCOUNT, CanonicalRows, FrameRows, SpillWriter, grouped_by_kind
 from .schema import SchemaError, compact, conform, empty_frame
 
 MAX_ERRORS = 200
@@ -56,7 +57,7 @@ class InputSummary:
 
 @dataclass
 class AuditResult:
-    frame: pl.DataFrame
+    rows: CanonicalRows
     findings: list[Finding]
     inputs: InputSummary
     window_start: datetime | None
@@ -64,6 +65,11 @@ class AuditResult:
     ruleset: Ruleset
     notes: list[str] = field(default_factory=list)
     problems: list[PluginProblem] = field(default_factory=list)
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """Every canonical row in memory (prefer ``rows.select`` of the columns you need)."""
+        return self.rows.frame()
 
 
 def _normalise_parse_output(out: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
@@ -99,14 +105,15 @@ def parse_units(
     options: dict[str, Any] | None = None,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> tuple[pl.DataFrame, InputSummary, list[str], list[PluginProblem]]:
-    """Read every unit with its source; return the canonical frame (finalized
-    per source), the input summary, notes and plugin problems."""
+) -> tuple[CanonicalRows, InputSummary, list[str], list[PluginProblem]]:
+    """Read every unit with its source; return the canonical rows (finalized
+    per source, spilled to disk: :mod:`auditor.rows`), the input summary, notes
+    and plugin problems."""
     options = dict(options or {})
     summary = InputSummary(files=len(units))
     problems: list[PluginProblem] = list(registry.problems)
     contexts: dict[str, ParseContext] = {}
-    per_source: dict[str, list[pl.DataFrame]] = {}
+    spill = SpillWriter()
 
     def fail(plugin: str, what: str, exc: BaseException) -> None:
         problem = PluginProblem(plugin, what, redact_text(f"{type(exc).__name__}: {exc}"))
@@ -145,8 +152,7 @@ def parse_units(
                 summary.add_errors(bad)
                 summary.skipped_lines += bad.height
             if rows.height:
-                rows = rows.with_columns(pl.lit(source.name).alias("source"))
-                per_source.setdefault(source.name, []).append(rows)
+                spill.append(source.name, rows.with_columns(pl.lit(source.name, dtype=pl.Categorical).alias("source")))
 
         def drain(keep: int) -> None:
             while len(pending) > keep:
@@ -177,121 +183,70 @@ def parse_units(
             progress(unit.size)
     pool.shutdown(wait=True)
 
-    frames = []
-    for name in sorted(per_source):
-        source = registry.sources[name]
-        df = pl.concat(per_source.pop(name), how="diagonal_relaxed")  # the parts go with it
-        if source.finalize is not None:
-            try:
-                df = source.finalize(df, contexts[name])
-            except Exception as exc:  # noqa: BLE001 - plugin code
-                fail(source.plugin, f"finalize {name}", exc)
-        try:
-            df = conform(df, own_strings=False, compacted=True)  # batches own their strings since parse
-        except SchemaError as exc:
-            fail(source.plugin, f"finalize {name}", exc)
-            continue
-        summary.by_source[name] = df.height
-        frames.append(df)
-        del df  # only `frames` may hold the columns now (see _grouped_by_kind)
-    frame = canonical_frame(frames)  # takes the per-source frames out of the list
-    summary.records = frame.height
+    for name in spill.sources:
+        _finalize(spill, registry.sources[name], contexts[name], fail)
+        if name in spill.sources:
+            summary.by_source[name] = spill.height(name)
+    rows = spill.finish()
+    summary.records = rows.height
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
-    return frame, summary, notes, problems
+    return rows, summary, notes, problems
 
 
-#: Sort key of the rows within each kind.
-TIME_ORDER = ("logged_at", "file", "line")
+def _finalize(spill: SpillWriter, source: Any, ctx: ParseContext, fail: Callable[[str, str, BaseException], None]) -> None:
+    """Run ``source.finalize`` over the source's spilled rows (only the columns
+    it declares in ``finalize_columns``, if it does), store what it returns in
+    place of the old columns, then fill ``account`` (pixel id, else shop)."""
+    name = source.name
+    if source.finalize is not None:
+        narrow = bool(source.finalize_columns)
+        before = spill.read(name, list(source.finalize_columns) if narrow else None)
+        try:
+            out = source.finalize(before, ctx)
+            if narrow and (not isinstance(out, pl.DataFrame) or out.height != before.height):
+                raise SchemaError(
+                    f"finalize returned {getattr(out, 'height', '?')} rows for {before.height}: with "
+                    "finalize_columns it must keep every row in its order"
+                )
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            fail(source.plugin, f"finalize {name}", exc)
+            out = None
+        del before
+        if out is not None:
+            try:
+                canonical = conform(out, own_strings=False, compacted=True)  # batches own their strings since parse
+            except SchemaError as exc:
+                fail(source.plugin, f"finalize {name}", exc)
+                spill.drop(name)
+                return
+            if narrow:  # only what it returned replaces the stored columns
+                spill.replace_columns(name, canonical.select(c for c in canonical.columns if c in out.columns))
+            else:
+                spill.replace_rows(name, canonical)
+            del out, canonical
+    if name in spill.sources:
+        spill.replace_columns(name, spill.read(name, ["account", "pixel_id", "shop"]).select(ACCOUNT.alias("account")))
 
 
 def canonical_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """The frame checks see, from the finalized, canonical frames of the sources.
+    """The in-memory canonical frame (watch mode) from the finalized, canonical
+    frames of the sources.
 
     Compact columns (:func:`auditor.schema.compact`), ``account`` filled (pixel
-    id, else shop), rows grouped by kind in time order (:func:`_grouped_by_kind`).
-    ``frames`` is emptied, so the caller keeps no reference to the old columns.
-    Batch audits and watch mode both build their frame here.
+    id, else shop), rows grouped by kind in time order
+    (:func:`auditor.rows.grouped_by_kind`).  ``frames`` is emptied, so the
+    caller keeps no reference to the old columns.
     """
     parts = [compact(f) for f in frames if f.height]
     frames.clear()
     box = [pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else compact(empty_frame())]
     parts.clear()
     # compact already: the coalesced account of Categorical columns is Categorical
-    return _grouped_by_kind(box, account=pl.coalesce("account", "pixel_id", "shop"))
-
-
-def _narrow(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
-    """A frame of ``names`` built from the Series themselves: an eager select on
-    a wide frame of many batch chunks would rechunk far more than it names."""
-    return pl.DataFrame([frame.get_column(n) for n in names])
-
-
-def _text_rank(name: str) -> pl.Expr:
-    """``name`` as the dense rank of its value in text order (nulls stay null)."""
-    return pl.col(name).rank("dense").cast(pl.UInt32)
-
-
-def _grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame:
-    """``frame`` with its rows grouped by ``kind`` (kinds in name order), each
-    group sorted by logged_at, file, line (nulls last).
-
-    Memory is why it is not one global time order.  A column a kind never fills
-    (the payload columns of API responses, the error columns of server events)
-    is stored as a constant null for that group, which takes no memory; a
-    global sort would interleave the kinds and give every such null its own
-    16-byte slot.  The groups are built column by column, releasing each old
-    column as it goes, so the extra memory is about one column.  The frame
-    comes in a one-item list that is emptied, so no caller variable keeps the
-    old columns.  ``replace`` gives columns computed on the way.
-    """
-    frame = box.pop()
-    if frame.is_empty():
-        return frame.with_columns(**replace)
-    replaced = {name: _narrow(frame, *expr.meta.root_names()).select(expr.alias(name)).to_series() for name, expr in replace.items()}
-    # text columns enter the sort as their rank among the distinct values: a
-    # multi-column sort would otherwise encode every row's file path
-    key_names = ("kind", *TIME_ORDER)
-    keys = _narrow(frame, *key_names).select(
-        _text_rank(c) if frame.schema[c] in (pl.String, pl.Categorical) else pl.col(c) for c in key_names
-    ).with_row_index("_i")
-    orders = [
-        part.get_column("_i")
-        for _, part in keys.sort("kind", *TIME_ORDER, nulls_last=True, maintain_order=True).group_by("kind", maintain_order=True)
-    ]
-    del keys
-    schema = frame.schema
-    names = frame.columns
-    # which kinds fill each column at all (narrow, one column at a time)
-    kinds_filling = {
-        name: _narrow(frame, "kind", name).group_by("kind").agg(pl.col(name).is_not_null().any()).sort("kind", nulls_last=True)
-        .get_column(name).to_list()
-        for name in names if name != "kind" and name not in replaced
-    }
-    for name in ("kind", *replaced):  # computed columns are gathered whole
-        kinds_filling[name] = [True] * len(orders)
-    groups: list[dict[str, pl.Series | None]] = [{} for _ in orders]
-    for name in names:
-        fills = kinds_filling[name]
-        col = replaced.pop(name, None)
-        if col is None:
-            col = frame.drop_in_place(name) if any(fills) else None
-        else:
-            frame.drop_in_place(name)
-        for group, order, fill in zip(groups, orders, fills):
-            group[name] = col.gather(order) if fill else None  # None: a constant null
-        del col
-    del frame
-    parts = []
-    for group, order in zip(groups, orders):
-        part = pl.DataFrame([s for s in group.values() if s is not None])
-        part = part.with_columns(pl.lit(None, dtype=schema[n]).alias(n) for n, s in group.items() if s is None)
-        parts.append(part.select(names))
-        group.clear()
-    return pl.concat(parts, how="vertical")
+    return grouped_by_kind(box, account=ACCOUNT)
 
 
 def run_checks(
-    frame: pl.DataFrame,
+    rows: CanonicalRows | pl.DataFrame,
     registry: Registry,
     ruleset: Ruleset,
     *,
@@ -300,18 +255,21 @@ def run_checks(
     strict: bool = False,
     problems: list[PluginProblem] | None = None,
 ) -> list[Finding]:
-    """Run every enabled check over ``frame`` and return sorted findings."""
+    """Run every enabled check over ``rows`` (an in-memory canonical frame is
+    taken as is) and return sorted findings."""
     problems = problems if problems is not None else []
-    times = frame["logged_at"].drop_nulls()
+    if isinstance(rows, pl.DataFrame):
+        rows = FrameRows(rows)
+    window_start, window_end = rows.time_span()
     ctx = CheckContext(
-        frame=frame,
+        rows=rows,
         ruleset=ruleset,
-        window_start=times.min() if len(times) else None,
-        window_end=times.max() if len(times) else None,
+        window_start=window_start,
+        window_end=window_end,
         options=dict(options or {}),
         notes=notes if notes is not None else [],
     )
-    kinds = set(frame["kind"].unique().to_list())
+    kinds = set(rows.kinds)
     findings: list[Finding] = []
     for name in sorted(registry.checks):
         check = registry.checks[name]
@@ -348,17 +306,17 @@ def audit(
     progress: Callable[[int], None] | None = None,
 ) -> AuditResult:
     """The whole batch audit."""
-    frame, summary, notes, problems = parse_units(
+    rows, summary, notes, problems = parse_units(
         units, registry, force_source=force_source, options=options, strict=strict, progress=progress
     )
-    findings = run_checks(frame, registry, ruleset, options=options, notes=notes, strict=strict, problems=problems)
-    times = frame["logged_at"].drop_nulls()
+    findings = run_checks(rows, registry, ruleset, options=options, notes=notes, strict=strict, problems=problems)
+    window_start, window_end = rows.time_span()
     return AuditResult(
-        frame=frame,
+        rows=rows,
         findings=findings,
         inputs=summary,
-        window_start=times.min() if len(times) else None,
-        window_end=times.max() if len(times) else None,
+        window_start=window_start,
+        window_end=window_end,
         ruleset=ruleset,
         notes=notes,
         problems=problems,

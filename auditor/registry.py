@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pluggy
 
     from .findings import Finding
+    from .rows import CanonicalRows
     from .ruleset import Ruleset
 
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
@@ -70,7 +71,15 @@ class Source:
     :param finalize: optional ``finalize(frame, ctx) -> DataFrame`` called once
         with every canonical row of this source, after all files are parsed;
         for corrections that need all the evidence (e.g. inferring a site's
-        time zone).
+        time zone).  The rows come in parse order (files in input order, each
+        file's batches in order); private ``_`` columns from ``parse`` are there.
+    :param finalize_columns: the columns ``finalize`` reads or writes.  When
+        given, ``finalize`` gets only those (the ones the rows have) and must
+        return the same rows in the same order; each column it returns replaces
+        the stored one, the others stay as they are.  The rest of the rows stays
+        on disk, so finalizing a multi-GB source costs a few columns of memory.
+        Empty (the default): ``finalize`` gets every column and may add or drop
+        rows, at the cost of holding the whole source in memory.
     :param thread_safe_parse: ``parse`` keeps no state between batches (it only
         reads ``ctx.options`` and calls ``ctx.note``), so the core may parse two
         batches of a file at once on two cores.  Results are still taken in
@@ -83,6 +92,7 @@ class Source:
     framing: Framing = "lines"
     entry_start: str | None = None
     finalize: Callable[[pl.DataFrame, ParseContext], pl.DataFrame] | None = None
+    finalize_columns: tuple[str, ...] = ()
     description: str = ""
     thread_safe_parse: bool = False
     plugin: str = ""
@@ -96,6 +106,8 @@ class Source:
             if not self.entry_start:
                 raise ValueError(f"source {self.name!r}: framing 'entries' needs entry_start")
             re.compile(self.entry_start)
+        if self.finalize_columns and (self.finalize is None or isinstance(self.finalize_columns, str)):
+            raise ValueError(f"source {self.name!r}: finalize_columns needs a finalize and a tuple of names")
         for attr in ("sniff", "parse"):
             if not callable(getattr(self, attr)):
                 raise ValueError(f"source {self.name!r}: {attr} must be callable")
@@ -105,21 +117,42 @@ class Source:
 class CheckContext:
     """Handed to :attr:`Check.run`.
 
-    :ivar frame: every canonical row of the audit, grouped by ``kind`` (kinds
-        in name order), each group sorted by ``logged_at``, ``file``, ``line``;
-        ``account`` is filled (pixel id, else shop); low-cardinality text
-        columns are compact (see :data:`auditor.schema.COMPACT_COLUMNS`).
+    :ivar rows: every canonical row of the audit (:class:`auditor.rows.CanonicalRows`),
+        grouped by ``kind`` (kinds in name order), each group sorted by
+        ``logged_at``, ``file``, ``line``; ``account`` is filled (pixel id, else
+        shop); low-cardinality text columns are compact (see
+        :data:`auditor.schema.COMPACT_COLUMNS`).  In a batch audit they are on
+        disk: read the columns you need with :meth:`select`.
     :ivar ruleset: the active :class:`~auditor.ruleset.Ruleset`.
     :ivar window_start / window_end: the time span the evidence covers; "late",
         "silent" and "ongoing" are judged against these, never against today.
     """
 
-    frame: pl.DataFrame
+    rows: "CanonicalRows"
     ruleset: "Ruleset"
     window_start: datetime | None
     window_end: datetime | None
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def select(self, *columns: str, kinds: Iterable[str] | None = None) -> pl.DataFrame:
+        """``columns`` of the rows of ``kinds`` (default all rows), in row order.
+
+        The way to read rows: only the named columns are loaded, so a check
+        costs the memory of what it uses.
+        """
+        return self.rows.select(*columns, kinds=None if kinds is None else tuple(kinds))
+
+    @property
+    def columns(self) -> list[str]:
+        """The canonical column names."""
+        return self.rows.columns
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        """Every column of every row in one frame: simple, but it holds the
+        whole audit in memory (a multi-GB archive: GBs).  Prefer :meth:`select`."""
+        return self.rows.frame()
 
     def thresholds(self, rule: str) -> dict[str, Any]:
         """The ruleset thresholds of ``rule`` (after user overrides)."""
@@ -145,8 +178,9 @@ class Check:
     :param rules: diagnosis row ids (``spec/decision-table.md`` or rows a plugin
         ships) this check can report.  A check whose rows are all disabled in
         the ruleset is not run.
-    :param run: ``run(ctx: CheckContext) -> Iterable[Finding]``.  Use Polars
-        expressions over ``ctx.frame``; loop only over small aggregates.
+    :param run: ``run(ctx: CheckContext) -> Iterable[Finding]``.  Read the
+        columns it needs with ``ctx.select(...)`` and use Polars expressions over
+        them; loop only over small aggregates.
     :param needs: kinds of rows (``server_event``, ``order`` ...) the check
         needs; it is skipped when the input has none of them.
     """

@@ -82,7 +82,9 @@ def parse_text(
         raise KeyError(f"no source {source!r}; registered: {sorted(registry.sources)}")
     with tempfile.TemporaryDirectory() as tmp:
         units, _ = expand(_write(text, Path(tmp), file_name))
-        frame, summary, _, problems = parse_units(units, registry, force_source=source, options=options, strict=True)
+        rows, summary, _, problems = parse_units(units, registry, force_source=source, options=options, strict=True)
+        frame = rows.frame()
+        rows.close()
         prefix = tmp + "/"
     if problems:
         raise AssertionError(f"plugin problems: {problems}")

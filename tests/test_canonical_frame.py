@@ -23,7 +23,8 @@ from conftest import SAMPLES
 def frame() -> pl.DataFrame:
     registry = Registry.collect(load_plugins().pm)
     units, _ = expand([str(SAMPLES)])
-    out, summary, _, problems = parse_units(units, registry)
+    rows, summary, _, problems = parse_units(units, registry)
+    out = rows.frame()
     assert not problems and summary.records == out.height
     return out
 
