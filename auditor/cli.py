@@ -172,7 +172,7 @@ def audit_cmd(
         from .orders_export import write_orders
 
         try:
-            n_orders = write_orders(result.frame, orders_out, result.ruleset)
+            n_orders = write_orders(result.rows, orders_out, result.ruleset)
         except OSError as exc:
             fail(f"--orders-out {orders_out}: {exc}")
         if not quiet:

@@ -2,7 +2,7 @@
 
 Shared by the reconciliation checks (``capi_auditor_plugins.reconciliation``)
 and ``capi-audit audit --orders-out FILE``.  Everything here is vectorized
-Polars over the canonical frame; no customer data leaves it (the export has
+Polars over the canonical rows (read a few columns at a time); no customer data leaves it (the export has
 ids, times, flags and the shop domain only).
 
 Matching: an order is known by its backend id, its order number and its name
@@ -19,11 +19,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .rows import as_readable
 from .schema import plain
+
+if TYPE_CHECKING:
+    from .rows import Readable
 
 #: Signals of answers that mean "the request failed".
 FAIL_SIGNALS = ("graph_error", "transport_error", "server_error_page")
@@ -48,10 +52,10 @@ def usable_event_id() -> pl.Expr:
     return (e.is_not_null() & ~e.str.to_lowercase().is_in(PLACEHOLDER_IDS) & ~e.str.contains(r"\{\{|\$\{|%%")).fill_null(False)
 
 
-def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
+def backend_orders(data: "Readable") -> pl.DataFrame:
     """One row per (shop, order_id): created (UTC), ignored reason, value, currency, number, name."""
-    rows = plain(frame.select("kind", "source", "file", "line", "logged_at", "event_time", "event_time_raw", "shop", "account",
-                              "order_id", "value", "currency", "extra").filter((pl.col("kind") == "order") & pl.col("order_id").is_not_null()))
+    rows = plain(data.select("kind", "source", "file", "line", "logged_at", "event_time", "event_time_raw", "shop", "account",
+                             "order_id", "value", "currency", "extra", kinds=["order"], where=pl.col("order_id").is_not_null()))
     rows = rows.with_columns(
         pl.coalesce("shop", "account").alias("shop"),
         pl.coalesce("event_time", "logged_at").alias("created"),
@@ -80,27 +84,28 @@ def _order_keys(orders: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).drop_nulls("key").unique(["shop", "order_id", "key"]).rename({"created": "_created"})
 
 
-def batch_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
+def batch_outcomes(data: "Readable") -> pl.DataFrame:
     """Per batch_id: ``accepted`` (a success answer) and ``rejected`` (only failures)."""
-    ans = frame.select("batch_id", "signal").filter(pl.col("batch_id").is_not_null() & pl.col("signal").is_in(["success", *FAIL_SIGNALS]))
+    ans = data.select("batch_id", "signal", where=pl.col("batch_id").is_not_null() & pl.col("signal").is_in(["success", *FAIL_SIGNALS]))
     return ans.group_by("batch_id").agg(
         (pl.col("signal") == "success").any().alias("accepted"),
         pl.col("signal").is_in(FAIL_SIGNALS).any().alias("_failed"),
     ).select("batch_id", "accepted", (~pl.col("accepted") & pl.col("_failed")).alias("rejected"))
 
 
-def purchase_events(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+def purchase_events(data: "Readable", kind: str) -> pl.DataFrame:
     """Purchase rows of ``kind`` (server_event / browser_event) with their match key
     (and, for server events, the outcome of their request)."""
-    rows = frame.select(
+    rows = data.select(
         "kind", "file", "line", "logged_at", "event_time", "account", "pixel_id", "shop", "connector", "event_name", "event_id",
         "order_id", "value", "currency", "action_source", "event_source_url", "batch_id", "ud_fbp", "message",
-    ).filter((pl.col("kind") == kind) & (pl.col("event_name") == "Purchase"))
+        kinds=[kind], where=pl.col("event_name") == "Purchase",
+    )
     rows = plain(rows).with_row_index("_row").with_columns(
         pl.coalesce(norm_key(pl.col("order_id")), norm_key(pl.col("event_id"))).alias("key"),
     )
     if kind == "server_event":
-        rows = rows.join(batch_outcomes(frame), on="batch_id", how="left", maintain_order="left").with_columns(
+        rows = rows.join(batch_outcomes(data), on="batch_id", how="left", maintain_order="left").with_columns(
             pl.col("accepted").fill_null(False), pl.col("rejected").fill_null(False))
     return rows
 
@@ -128,16 +133,17 @@ def shop_links(server: pl.DataFrame) -> pl.DataFrame:
     return pairs.with_columns((pl.int_range(pl.len()).over("shop") == 0).alias("primary"))
 
 
-def reconcile(frame: pl.DataFrame, window_hours: float = 168, value_tolerance: float = 0.01) -> dict[str, pl.DataFrame]:
+def reconcile(data: "Readable", window_hours: float = 168, value_tolerance: float = 0.01) -> dict[str, pl.DataFrame]:
     """Orders, server and browser purchases matched to each other, and the shop links.
 
     Returns ``orders`` (one row per backend order, with ``account`` = the linked
     pixel or else the shop, and the per-order flags), ``server``, ``browser`` and
     ``links``.
     """
-    orders = backend_orders(frame)
-    server = match_orders(purchase_events(frame, "server_event"), orders, window_hours)
-    browser = match_orders(purchase_events(frame, "browser_event"), orders, window_hours)
+    data = as_readable(data)
+    orders = backend_orders(data)
+    server = match_orders(purchase_events(data, "server_event"), orders, window_hours)
+    browser = match_orders(purchase_events(data, "browser_event"), orders, window_hours)
     links = shop_links(server)
     primary = links.filter("primary").select("shop", pl.col("pixel").alias("_pixel"))
     orders = orders.join(primary, on="shop", how="left", maintain_order="left").with_columns(
@@ -172,9 +178,9 @@ def reconcile(frame: pl.DataFrame, window_hours: float = 168, value_tolerance: f
     return {"orders": out, "server": server, "browser": browser, "links": links}
 
 
-def order_table(frame: pl.DataFrame, window_hours: float = 168, value_tolerance: float = 0.01) -> pl.DataFrame:
+def order_table(data: "Readable", window_hours: float = 168, value_tolerance: float = 0.01) -> pl.DataFrame:
     """The per-order export: one row per backend order, PII-free."""
-    orders = reconcile(frame, window_hours, value_tolerance)["orders"]
+    orders = reconcile(data, window_hours, value_tolerance)["orders"]
     return orders.select(
         "order_id", "shop", "account",
         pl.col("created").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("created"),
@@ -188,11 +194,11 @@ def thresholds_from(ruleset: Any) -> dict[str, float]:
     return {"window_hours": float(th.get("match_window_hours", 168)), "value_tolerance": float(th.get("value_tolerance", 0.01))}
 
 
-def write_orders(frame: pl.DataFrame, path: Path | str, ruleset: Any = None) -> int:
+def write_orders(data: "Readable", path: Path | str, ruleset: Any = None) -> int:
     """Write the per-order table: CSV when ``path`` ends with ``.csv``, else JSONL.
     Returns the number of orders written."""
     path = Path(path)
-    table = order_table(frame, **thresholds_from(ruleset))
+    table = order_table(data, **thresholds_from(ruleset))
     if path.suffix.lower() == ".csv":
         table.write_csv(path)
     else:

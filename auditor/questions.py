@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from .findings import Finding, severity_at_least
+from .rows import CanonicalRows, as_readable
 
 QUESTIONS = (
     (1, "Are server events arriving at all?",
@@ -34,9 +35,12 @@ def _problem_detail(related: list[Finding]) -> str:
     return "Findings: " + "; ".join(parts) + "."
 
 
-def answer_questions(frame: pl.DataFrame, findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float) -> list[dict[str, Any]]:
-    kinds = set(frame["kind"].unique().to_list()) if frame.height else set()
-    server = frame.filter(pl.col("kind") == "server_event")
+def answer_questions(
+    data: "CanonicalRows | pl.DataFrame", findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float
+) -> list[dict[str, Any]]:
+    rows = as_readable(data)
+    kinds = set(rows.kinds)
+    server = rows.select("event_time", "logged_at", kinds=["server_event"])
     has_orders = "order" in kinds
     out = []
     for step, question, rules in QUESTIONS:

@@ -135,13 +135,17 @@ class CheckContext:
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def select(self, *columns: str, kinds: Iterable[str] | None = None) -> pl.DataFrame:
-        """``columns`` of the rows of ``kinds`` (default all rows), in row order.
+    def select(self, *columns: str, kinds: Iterable[str] | None = None, where: pl.Expr | None = None) -> pl.DataFrame:
+        """``columns`` of the rows of ``kinds`` (default all rows) for which
+        ``where`` holds, in row order.
 
-        The way to read rows: only the named columns are loaded, so a check
-        costs the memory of what it uses.
+        The way to read rows: only the named columns are loaded, and only the
+        chosen rows kept, so a check costs the memory of what it uses::
+
+            errors = ctx.select("account", "logged_at", "error_code",
+                                kinds=["api_response"], where=pl.col("error_code").is_not_null())
         """
-        return self.rows.select(*columns, kinds=None if kinds is None else tuple(kinds))
+        return self.rows.select(*columns, kinds=None if kinds is None else tuple(kinds), where=where)
 
     @property
     def columns(self) -> list[str]:

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Iterable, Protocol
 
 import polars as pl
 
@@ -117,11 +118,26 @@ def grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame
     del frame
     parts = []
     for group, order in zip(groups, orders.values()):
-        part = pl.DataFrame([s for s in group.values() if s is not None], height=len(order))
+        part = _frame_of([s for s in group.values() if s is not None], len(order))
         part = part.with_columns(pl.lit(None, dtype=schema[n]).alias(n) for n, s in group.items() if s is None)
         parts.append(part.select(names))
         group.clear()
     return pl.concat(parts, how="vertical")
+
+
+class Readable(Protocol):
+    """What reads canonical rows by column: :class:`CanonicalRows` and
+    :class:`auditor.CheckContext` (whose ``select`` is the same)."""
+
+    def select(
+        self, *columns: str, kinds: Iterable[str] | None = None, where: pl.Expr | None = None
+    ) -> pl.DataFrame: ...
+
+
+def as_readable(data: "Readable | pl.DataFrame") -> "Readable":
+    """``data`` as something with ``select(columns, kinds, where)``: an
+    in-memory canonical frame is wrapped in :class:`FrameRows`."""
+    return FrameRows(data) if isinstance(data, pl.DataFrame) else data
 
 
 class CanonicalRows:
@@ -142,11 +158,15 @@ class CanonicalRows:
     def schema(self) -> dict[str, pl.DataType]:
         return dict(STORED_SCHEMA)
 
-    def select(self, *columns: str, kinds: tuple[str, ...] | list[str] | None = None) -> pl.DataFrame:
-        """The named columns of the rows of ``kinds`` (default every row), in row order.
+    def select(
+        self, *columns: str, kinds: tuple[str, ...] | list[str] | None = None, where: pl.Expr | None = None
+    ) -> pl.DataFrame:
+        """The named columns of the rows of ``kinds`` (default every row) for
+        which ``where`` (an expression over canonical columns) is true, in row order.
 
-        Only these columns are read, so a check that names the six columns it
-        uses costs six columns of memory, not the whole audit.
+        Only these columns are read, one at a time, and only the chosen rows are
+        kept: a check that names the six columns of its error rows costs those,
+        not the whole audit.
         """
         raise NotImplementedError
 
@@ -178,11 +198,15 @@ class FrameRows(CanonicalRows):
         self.height = frame.height
         self.kinds = frame.get_column("kind").unique(maintain_order=True).to_list()
 
-    def select(self, *columns: str, kinds: tuple[str, ...] | list[str] | None = None) -> pl.DataFrame:
+    def select(
+        self, *columns: str, kinds: tuple[str, ...] | list[str] | None = None, where: pl.Expr | None = None
+    ) -> pl.DataFrame:
         _check_columns(columns)
         lf = self._frame.lazy()
         if kinds is not None:
             lf = lf.filter(pl.col("kind").is_in(list(kinds)))
+        if where is not None:
+            lf = lf.filter(where.fill_null(False))
         return lf.select(columns).collect()
 
     def frame(self) -> pl.DataFrame:
@@ -191,45 +215,64 @@ class FrameRows(CanonicalRows):
 
 @dataclass
 class _Part:
-    """One source's rows on disk: the parse batches, and files of columns that
-    replace the batches' ones for every row of the source (``finalize`` output)."""
+    """One source's rows on disk.
+
+    ``batches``: one file per parse batch with the canonical columns (the same
+    schema in every file, so a column is read from all of them in one parallel
+    scan); ``private``: per batch, the file of its private ``_`` working columns
+    (or None) and its row count; ``replaced``: files of columns that replace
+    the batches' ones for every row of the source (``finalize`` output).
+    """
 
     name: str
-    batches: list[tuple[Path, frozenset[str]]] = field(default_factory=list)
+    batches: list[Path] = field(default_factory=list)
+    private: list[tuple[Path | None, frozenset[str], int]] = field(default_factory=list)
     replaced: list[tuple[Path, frozenset[str]]] = field(default_factory=list)
     height: int = 0
 
+    def columns(self) -> set[str]:
+        """Every column the rows have (private ones included)."""
+        names = set(STORED_SCHEMA) if self.batches else set()
+        return names.union(*(cols for _, cols, _ in self.private), *(cols for _, cols in self.replaced))
+
     def has(self, column: str) -> bool:
-        return any(column in cols for _, cols in (*self.replaced, *self.batches))
+        return column in self.columns()
+
+    def read_column(self, name: str) -> pl.Series | None:
+        """Column ``name`` for every row of the source (None: the rows do not have it)."""
+        path = next((p for p, cols in reversed(self.replaced) if name in cols), None)
+        if path is not None:
+            return pl.read_ipc(path, columns=[name]).get_column(name)
+        if name in STORED_SCHEMA:
+            return pl.scan_ipc(self.batches).select(name).collect().get_column(name) if self.batches else None
+        if not any(name in cols for _, cols, _ in self.private):
+            return None
+        parts = [
+            pl.read_ipc(p, columns=[name]).get_column(name) if p is not None and name in cols
+            else pl.Series(name, dtype=pl.Null).extend_constant(None, n)
+            for p, cols, n in self.private
+        ]
+        return _concat_relaxed(parts)
 
     def read(self, columns: list[str]) -> pl.DataFrame:
         """``columns`` for every row of the source (a column it has none of is a constant null)."""
-        where: dict[Path | None, list[str]] = {}
-        for c in columns:
-            path = next((p for p, cols in reversed(self.replaced) if c in cols), None)
-            if path is None and not any(c in cols for _, cols in self.batches):
-                continue  # absent: a constant null below
-            where.setdefault(path, []).append(c)
-        found: dict[str, pl.Series] = {}
-        for path, names in where.items():
-            if path is None:  # from the batches, each holding some of the names
-                parts = []
-                for p, cols in self.batches:
-                    part = pl.read_ipc(p, columns=[n for n in names if n in cols])
-                    parts.append(part.with_columns(
-                        pl.lit(None, dtype=_dtype(n)).alias(n) for n in names if n not in cols
-                    ).select(names))
-                df = pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else pl.DataFrame()
-                parts.clear()
-            else:
-                df = pl.read_ipc(path, columns=names)
-            found.update({n: df.get_column(n) for n in names})
-            del df
-        out = pl.DataFrame([found[c] for c in columns if c in found], height=self.height)
+        found = {c: s for c in dict.fromkeys(columns) if (s := self.read_column(c)) is not None}
+        out = _frame_of(list(found.values()), self.height)
         missing = [c for c in columns if c not in found]
         if missing:
             out = out.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c) for c in missing)
         return out.select(columns)
+
+
+def _concat_relaxed(parts: list[pl.Series]) -> pl.Series:
+    """The parts of one column end to end, in the supertype of their dtypes (nulls fill)."""
+    frames = [s.to_frame() for s in parts]
+    return pl.concat(frames, how="vertical_relaxed", rechunk=False).to_series()
+
+
+def _frame_of(columns: list[pl.Series], height: int) -> pl.DataFrame:
+    """A frame of ``columns``, or of no column but ``height`` rows."""
+    return pl.DataFrame(columns) if columns else pl.DataFrame(height=height)
 
 
 def _dtype(name: str) -> pl.DataType:
@@ -257,8 +300,7 @@ class SpillWriter:
 
     def columns(self, source: str) -> list[str]:
         """Every column the source's rows have (private ``_`` working columns too)."""
-        part = self._parts[source]
-        names = {c for _, cols in (*part.batches, *part.replaced) for c in cols}
+        names = self._parts[source].columns()
         return [c for c in STORED_SCHEMA if c in names] + sorted(c for c in names if c not in STORED_SCHEMA)
 
     def _write(self, df: pl.DataFrame) -> tuple[Path, frozenset[str]]:
@@ -272,7 +314,12 @@ class SpillWriter:
         if not rows.height:
             return
         part = self._parts.setdefault(source, _Part(source))
-        part.batches.append(self._write(rows))
+        part.batches.append(self._write(rows.select(pl.col(c).cast(t) for c, t in STORED_SCHEMA.items()))[0])
+        private = [c for c in rows.columns if c not in STORED_SCHEMA]
+        if private:
+            part.private.append((*self._write(rows.select(private)), rows.height))
+        else:
+            part.private.append((None, frozenset(), rows.height))
         part.height += rows.height
 
     def read(self, source: str, columns: list[str] | None = None) -> pl.DataFrame:
@@ -290,11 +337,9 @@ class SpillWriter:
             part.replaced.append(self._write(columns))
 
     def replace_rows(self, source: str, rows: pl.DataFrame) -> None:
-        """Store ``rows`` as the source's whole content (a ``finalize`` that adds or drops rows)."""
-        part = self._parts[source] = _Part(source)
-        if rows.height:
-            part.batches.append(self._write(rows))
-            part.height = rows.height
+        """Store ``rows`` (canonical) as the source's whole content (a ``finalize`` that adds or drops rows)."""
+        self._parts[source] = _Part(source)
+        self.append(source, rows)
 
     def drop(self, source: str) -> None:
         self._parts.pop(source, None)
@@ -306,59 +351,90 @@ class SpillWriter:
 
 
 class SpilledRows(CanonicalRows):
-    """Rows spilled to disk by :class:`SpillWriter`, read a few columns at a time."""
+    """Rows spilled to disk by :class:`SpillWriter`, laid out for reading.
+
+    On creation the sources' files are rewritten once, column by column, into
+    one file per (kind, column) holding that kind's rows in canonical order; a
+    column a kind never fills gets no file (it reads as a constant null).  A
+    read is then a few small files, with no sort or gather, and the extra
+    memory of the layout step is about one column.
+    """
 
     def __init__(self, parts: list[_Part], directory: tempfile.TemporaryDirectory) -> None:
-        self._parts = parts
         self._dir = directory
-        self._offsets = [0]
-        for p in parts:
-            self._offsets.append(self._offsets[-1] + p.height)
-        self.height = self._offsets[-1]
         self._frame: pl.DataFrame | None = None
-        keys = self._read_all(list(KEY_COLUMNS), parts)
-        self._orders = kind_orders(keys)
-        self.kinds = list(self._orders)
+        self.height = sum(p.height for p in parts)
+        keys = _read_all(list(KEY_COLUMNS), parts)
+        orders = kind_orders(keys)
+        self.kinds = list(orders)
         times = keys.get_column("logged_at").drop_nulls()
         self._span = (times.min(), times.max()) if len(times) else (None, None)
-        # per kind, which sources hold its rows (a read skips the others)
-        starts = pl.Series(self._offsets[1:-1], dtype=pl.UInt32)
-        self._sources_of: dict[str | None, set[int]] = {
-            k: set(_source_index(order, starts).unique().to_list()) for k, order in self._orders.items()
-        }
-
-    def _read_all(self, columns: list[str], parts: list[_Part]) -> pl.DataFrame:
-        frames = [p.read(columns) for p in parts]
-        if not frames:
-            return pl.DataFrame(schema={c: _dtype(c) for c in columns})
-        return pl.concat(frames, how="vertical", rechunk=False)
+        del keys, times
+        self._sizes = {k: len(order) for k, order in orders.items()}
+        self._files: dict[tuple[str | None, str], Path] = {}
+        folder = Path(directory.name)
+        for n, column in enumerate(STORED_SCHEMA):
+            if not any(p.has(column) for p in parts):
+                continue
+            full = _read_all([column], parts).get_column(column)
+            for i, (kind, order) in enumerate(orders.items()):
+                values = full.gather(order)
+                if values.null_count() < len(values):  # all null: no file, a constant null
+                    path = folder / f"k{i}-c{n}.arrow"
+                    values.to_frame().write_ipc(path, compression="lz4")
+                    self._files[(kind, column)] = path
+            del full
+        for p in parts:  # the parse batches are not needed any more
+            for path in (*p.batches, *(f for f, _, _ in p.private if f), *(f for f, _ in p.replaced)):
+                path.unlink(missing_ok=True)
 
     def time_span(self) -> tuple[datetime | None, datetime | None]:
         return self._span
 
-    def select(self, *columns: str, kinds: tuple[str, ...] | list[str] | None = None) -> pl.DataFrame:
+    def _kind_frame(self, kind: str | None, columns: list[str]) -> pl.DataFrame:
+        """``columns`` of the rows of ``kind`` (constant nulls take no memory)."""
+        out = _frame_of(
+            [pl.read_ipc(self._files[(kind, c)]).get_column(c) for c in columns if (kind, c) in self._files],
+            self._sizes[kind],
+        )
+        nulls = [c for c in columns if (kind, c) not in self._files]
+        if nulls:
+            out = out.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c) for c in nulls)
+        return out.select(columns)
+
+    def select(
+        self, *columns: str, kinds: tuple[str, ...] | list[str] | None = None, where: pl.Expr | None = None
+    ) -> pl.DataFrame:
         _check_columns(columns)
-        chosen = [k for k in self._orders if kinds is None or k in kinds]
-        if not chosen:
-            return pl.DataFrame(schema={c: _dtype(c) for c in columns})
-        index = pl.concat([self._orders[k] for k in chosen], rechunk=True)
-        needed = sorted(set().union(*(self._sources_of[k] for k in chosen)))
-        if len(needed) < len(self._parts):  # read only the sources holding these kinds
-            starts = pl.Series(self._offsets[1:-1], dtype=pl.UInt32)
-            src = _source_index(index, starts)
-            shift = [0] * len(self._parts)
-            kept = 0
-            for i, p in enumerate(self._parts):
-                shift[i] = self._offsets[i] - kept
-                kept += p.height if i in needed else 0
-            index = index - pl.Series(shift, dtype=pl.UInt32).gather(src)
-        parts = [self._parts[i] for i in needed]
-        data = self._read_all(list(columns), parts)
-        return data.select(pl.all().gather(index)) if data.width else pl.DataFrame(height=len(index))
+        names = list(dict.fromkeys(columns))
+        tested = list(dict.fromkeys(where.meta.root_names())) if where is not None else []
+        _check_columns(tuple(tested))
+        parts = []
+        for kind in self.kinds:
+            if kinds is not None and kind not in kinds:
+                continue
+            if where is None:
+                parts.append(self._kind_frame(kind, names))
+                continue
+            # the condition's columns first; the others only for the rows it keeps
+            test = self._kind_frame(kind, tested)
+            keep = test.select(where.fill_null(False)).to_series()
+            if not keep.any():
+                continue
+            have = test.filter(keep)
+            del test
+            rest = [c for c in names if c not in tested]
+            part = pl.concat([self._kind_frame(kind, rest).filter(keep), have], how="horizontal") if rest else have
+            parts.append(part.select(names))
+        if not parts:
+            return pl.DataFrame(schema={c: _dtype(c) for c in names}).select(columns)
+        return pl.concat(parts, how="vertical").select(columns)
 
     def frame(self) -> pl.DataFrame:
         if self._frame is None:
-            self._frame = grouped_by_kind([self._read_all(self.columns, self._parts)])
+            names = list(STORED_SCHEMA)
+            parts = [self._kind_frame(kind, names) for kind in self.kinds]
+            self._frame = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=STORED_SCHEMA)
         return self._frame
 
     def close(self) -> None:
@@ -366,9 +442,9 @@ class SpilledRows(CanonicalRows):
         self._dir.cleanup()
 
 
-def _source_index(positions: pl.Series, starts: pl.Series) -> pl.Series:
-    """For global row positions: the index of the source each falls in (``starts``:
-    the first position of every source but the first)."""
-    if not len(starts):
-        return pl.zeros(len(positions), dtype=pl.UInt32, eager=True)
-    return starts.search_sorted(positions, side="right").cast(pl.UInt32)
+def _read_all(columns: list[str], parts: list[_Part]) -> pl.DataFrame:
+    """``columns`` of every row of ``parts``, one source after the other."""
+    frames = [p.read(columns) for p in parts]
+    if not frames:
+        return pl.DataFrame(schema={c: _dtype(c) for c in columns})
+    return pl.concat(frames, how="vertical", rechunk=False)

@@ -98,7 +98,8 @@ def parse(batch: pl.DataFrame, ctx) -> tuple[pl.DataFrame, pl.DataFrame]:
 def sender_errors(ctx):
     """Share of failed sends per account above the ruleset's max_error_share."""
     th = ctx.thresholds("$slug-sender-errors")
-    responses = ctx.frame.filter((pl.col("kind") == "api_response") & (pl.col("connector") == "$slug"))
+    responses = ctx.select("account", "signal", "logged_at", "file", "line", "message",
+                           kinds=["api_response"], where=pl.col("connector") == "$slug")
     for (account,), rows in sorted(responses.group_by(["account"]), key=lambda kv: kv[0][0] or ""):
         failed = rows.filter(pl.col("signal") != "success")
         share = failed.height / rows.height

@@ -16,8 +16,8 @@ import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
+from auditor.schema import ERROR_SIGNALS
 
-ERROR_SIGNALS = ("graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing")
 RATE_LIMIT_CODES = (4, 17, 32, 613, 80004)
 PERMISSION_CODES = (3, 10, *range(200, 300))
 TRANSIENT_SERVER_CODES = (1, 2)
@@ -35,8 +35,8 @@ RULE_LABEL = {
 }
 
 
-def classify(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``diag`` (diagnosis row or null) and ``send_key`` to error rows."""
+def classify(ctx: CheckContext) -> pl.DataFrame:
+    """The error rows (:data:`_ROW_COLS`) with ``diag`` (diagnosis row or null) and ``send_key``."""
     code, sub, sig, msg = pl.col("error_code"), pl.col("error_subcode"), pl.col("signal"), pl.col("message").fill_null("")
     no_code = code.is_null()
     diag = (
@@ -52,7 +52,7 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
         .when(no_code & msg.str.contains(_PERMISSION_TEXT)).then(pl.lit("permission-revoked"))
         .otherwise(None)
     )
-    rows = frame.select(_ROW_COLS).filter(sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500))
+    rows = ctx.select(*_ROW_COLS, where=sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500))
     return plain(rows, "message").with_columns(diag.alias("diag"), _send_key().alias("send_key"))
 
 
@@ -76,32 +76,26 @@ _ROW_COLS = ("account", "kind", "signal", "logged_at", "file", "line", "message"
              "http_status", "error_code", "error_subcode", "events_received")
 
 
-def _successes(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select("account", "logged_at", "signal").filter(pl.col("signal") == "success").select("account", "logged_at")
+def _successes(ctx: CheckContext) -> pl.DataFrame:
+    return ctx.select("account", "logged_at", where=pl.col("signal") == "success")
 
 
-def _sends_per_account(frame: pl.DataFrame) -> dict[str | None, int]:
+def _sends_per_account(ctx: CheckContext) -> dict[str | None, int]:
     """Request attempts (a request, or a response with no request) per account."""
-    rows = frame.select("account", "kind", "batch_id", "file", "line").filter(pl.col("kind").is_in(["server_event", "api_response"]))
+    rows = ctx.select("account", "batch_id", "file", "line", kinds=["server_event", "api_response"])
     return dict(plain(rows.group_by("account").agg(_send_key().n_unique()), "account").iter_rows())
 
 
-def _partial_batches(frame: pl.DataFrame) -> pl.DataFrame:
+def _partial_batches(ctx: CheckContext) -> pl.DataFrame:
     """Success responses that say fewer events were received than sent."""
     sizes = (
-        frame.select("kind", "batch_id").filter((pl.col("kind") == "server_event") & pl.col("batch_id").is_not_null())
+        ctx.select("batch_id", kinds=["server_event"], where=pl.col("batch_id").is_not_null())
         .group_by("batch_id").agg(pl.len().alias("_sent"))
     )
-    # judged on a few narrow columns; only the short rows are then taken whole
-    resp = (
-        frame.select("signal", "events_received", "batch_id", "batch_size").with_row_index("_r")
-        .filter((pl.col("signal") == "success") & pl.col("events_received").is_not_null()
-                & (pl.col("batch_size").is_not_null() | pl.col("batch_id").is_not_null()))
-        .join(sizes, on="batch_id", how="left", maintain_order="left")
-    )
+    resp = ctx.select(*_ROW_COLS, where=(pl.col("signal") == "success") & pl.col("events_received").is_not_null()
+                      & (pl.col("batch_size").is_not_null() | pl.col("batch_id").is_not_null()))
     expected = pl.coalesce("batch_size", "_sent")
-    short = resp.filter(pl.col("events_received") < expected).select("_r", "_sent")
-    resp = frame.select(_ROW_COLS)[short.get_column("_r")].with_columns(short.get_column("_sent"))
+    resp = resp.join(sizes, on="batch_id", how="left", maintain_order="left").filter(pl.col("events_received") < expected)
     return resp.with_columns(
         pl.lit("payload-rejected").alias("diag"), _send_key().alias("send_key"),
         (expected - pl.col("events_received")).alias("_lost"),
@@ -134,11 +128,10 @@ def _drop_echoes(errors: pl.DataFrame, within_s: int = 120) -> pl.DataFrame:
 
 
 def connection_findings(ctx: CheckContext) -> list[Finding]:
-    frame = ctx.frame
-    errors = _drop_echoes(classify(frame).filter(pl.col("diag").is_not_null()))
-    partial = _partial_batches(frame)
-    successes = _successes(frame)
-    sends = _sends_per_account(frame)
+    errors = _drop_echoes(classify(ctx).filter(pl.col("diag").is_not_null()))
+    partial = _partial_batches(ctx)
+    successes = _successes(ctx)
+    sends = _sends_per_account(ctx)
     findings: list[Finding] = []
     groups = pl.concat([errors, partial.drop("_sent", "_lost")], how="diagonal_relaxed")
     lost_by_account = partial.group_by("account").agg(pl.col("_lost").sum())
@@ -209,34 +202,35 @@ def _summary(rule, count, codes, first, last, ongoing, share, lost, before) -> s
 
 def update_findings(ctx: CheckContext) -> list[Finding]:
     """A version change followed by errors or by silence of server events."""
-    frame = ctx.frame
     th = ctx.thresholds("integration-broken-after-update")
     silence = timedelta(hours=float(th.get("silence_hours", 6)))
     error_window = timedelta(hours=float(th.get("error_window_hours", 72)))
     versions = (
-        frame.select("account", "logged_at", "connector_version", "file", "line", "message")
-        .filter(pl.col("connector_version").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("account").is_not_null())
+        ctx.select("account", "logged_at", "connector_version", "file", "line", "message", where=(
+            pl.col("connector_version").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("account").is_not_null()
+        ))
         .sort(["account", "logged_at", "file", "line"])
         .with_columns(pl.col("connector_version").shift(1).over("account").alias("prev_version"))
     )
     changes = versions.filter(pl.col("prev_version").is_not_null() & (pl.col("connector_version") != pl.col("prev_version")))
-    markers = frame.select(_ROW_COLS + ("connector_version",)).filter(pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
+    markers = ctx.select(*_ROW_COLS, "connector_version", where=pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
     changes = pl.concat([changes, markers.select(changes.columns)], how="vertical_relaxed").sort(["account", "logged_at"])
     if changes.is_empty():
         return []
     # a connector that lost its token after an update is broken by the update,
     # not by an expired token: count those lines as errors after the change
-    errors = classify(frame).with_columns(
+    errors = classify(ctx).with_columns(
         pl.when(pl.col("signal") == "token_missing").then(pl.lit("access token missing")).otherwise(pl.col("diag")).alias("diag")
     ).filter(pl.col("diag").is_not_null())
     # "a send went out": the request itself where the log has requests, else its success answer
-    has_requests = frame.select("kind", "account").filter(pl.col("kind") == "server_event")["account"].unique().to_list()
-    ok = frame.select(_ROW_COLS).filter(
+    has_requests = ctx.select("account", kinds=["server_event"])["account"].unique().to_list()
+    ok = ctx.select(*_ROW_COLS, where=(
         pl.when(pl.col("account").is_in(has_requests)).then(pl.col("kind") == "server_event").otherwise(pl.col("signal") == "success")
-    ).select("account", "logged_at", _send_key().alias("send_key")).unique(["account", "send_key"], keep="first").select("account", "logged_at")
+    )).select("account", "logged_at", _send_key().alias("send_key")).unique(["account", "send_key"], keep="first").select("account", "logged_at")
     findings = []
+    times = ctx.select("account", "logged_at", where=pl.col("account").is_in(changes["account"].unique().to_list()))
     for (account,), acc_changes in changes.group_by(["account"], maintain_order=True):
-        acc_rows = frame.select("account", "logged_at").filter(pl.col("account") == account)
+        acc_rows = times.filter(pl.col("account") == account)
         acc_end = acc_rows["logged_at"].max()
         acc_ok = ok.filter(pl.col("account") == account)["logged_at"].sort()
         acc_err = errors.filter(pl.col("account") == account)

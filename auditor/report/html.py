@@ -499,7 +499,7 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
         row = result.ruleset.rows.get("integration-broken-after-update")
         if row is not None:
             silence = float(row.thresholds.get("silence_hours", silence))
-        timelines = account_timelines(result.frame, silence_hours=silence)
+        timelines = account_timelines(result.rows, silence_hours=silence)
         titles = {rid: r.title for rid, r in result.ruleset.rows.items()}
 
     findings = report["findings"]

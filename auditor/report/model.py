@@ -47,8 +47,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def build_report(result: AuditResult) -> dict[str, Any]:
-    accounts = account_summaries(result.frame, result.ruleset)
-    daily = daily_series(result.frame)
+    accounts = account_summaries(result.rows, result.ruleset)
+    daily = daily_series(result.rows)
     for acc in accounts:  # added field: per UTC day orders / server purchases / server events / errors
         acc["daily"] = daily.get(acc["account"], [])
     emq = result.ruleset.rows.get("emq-low")
@@ -68,7 +68,7 @@ def build_report(result: AuditResult) -> dict[str, Any]:
         },
         "window": {"start": iso(result.window_start), "end": iso(result.window_end)},
         "accounts": accounts,
-        "questions": answer_questions(result.frame, result.findings, accounts, threshold),
+        "questions": answer_questions(result.rows, result.findings, accounts, threshold),
         "findings": [finding_dict(f) for f in result.findings],
         "notes": list(result.notes),
         "plugin_problems": [{"plugin": p.plugin, "where": p.what, "error": p.error} for p in result.problems],

@@ -1,6 +1,7 @@
-"""Time-based aggregates of the canonical frame, per account.
+"""Time-based aggregates of the canonical rows, per account.
 
-Everything here is a vectorized Polars aggregation over ``AuditResult.frame``
+Everything here is a vectorized Polars aggregation over ``AuditResult.rows``
+(each function reads only the columns it needs; a canonical frame works too)
 and returns numbers, times, account ids and fixed labels only: no message,
 excerpt or customer value ever leaves this module, so charts built from it
 cannot carry personal data.
@@ -40,9 +41,8 @@ from typing import Any
 import polars as pl
 
 from ..accounts import USABLE_STATES
-from ..schema import USER_DATA_KEYS, plain
-
-ERROR_SIGNALS = ("graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing")
+from ..rows import Readable, as_readable
+from ..schema import ERROR_SIGNALS, USER_DATA_KEYS, plain
 
 #: Accounts whose evidence spans at most this long get hourly buckets, longer spans daily ones.
 HOURLY_MAX_SPAN = timedelta(days=7)
@@ -68,7 +68,7 @@ SERIES_COLUMNS = ("orders", "server_purchases", "sent", "accepted", "rejected", 
 _FLAGS = ("orders", "server_purchases", "_server", "_sent_api", "accepted", "rejected", "errors")
 
 
-def _base(frame: pl.DataFrame) -> pl.DataFrame:
+def _base(data: Readable) -> pl.DataFrame:
     """Per account and UTC hour (``logged_at`` truncated): the summed per-row
     flags.  Hours add up to any coarser bucket, and the result is small
     whatever the size of the evidence (the rows stream through the sums)."""
@@ -76,7 +76,8 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
     is_resp = kind.is_in(["api_response", "status"])
     is_err = is_resp & signal.is_in(list(ERROR_SIGNALS))
     per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
-    rows = frame.lazy().filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
+    placed = pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()
+    rows = data.select("account", "logged_at", "kind", "signal", "event_name", "batch_size", "events_received", where=placed).lazy()
     hour = pl.col("logged_at").dt.truncate("1h").alias("logged_at")
     sends = rows.select(
         "account",
@@ -92,9 +93,10 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
         .then(pl.coalesce(per_request, pl.lit(1))).otherwise(0).cast(pl.Int64).alias("rejected"),
         is_err.cast(pl.Int64).alias("errors"),
     ).group_by("account", "logged_at").agg(pl.all().sum()).collect(engine="streaming")
+    del rows
     # an order counts once, in the hour it is first seen (the order rows are in time order)
     orders = (
-        rows.filter((kind == "order") & pl.col("order_id").is_not_null())
+        data.select("account", "logged_at", "order_id", kinds=["order"], where=placed & pl.col("order_id").is_not_null()).lazy()
         .select("account", hour, pl.struct("account", "order_id").is_first_distinct().cast(pl.Int64).alias("orders"))
         .group_by("account", "logged_at").agg(pl.col("orders").sum())
         .collect(engine="in-memory")
@@ -103,10 +105,10 @@ def _base(frame: pl.DataFrame) -> pl.DataFrame:
     return plain(both.with_columns(pl.col(_FLAGS).fill_null(0)).select("account", "logged_at", *_FLAGS))
 
 
-def bucket_sizes(frame: pl.DataFrame) -> dict[str, str]:
+def bucket_sizes(data: Readable) -> dict[str, str]:
     """``{account: "1h" | "1d"}`` from each account's evidence span."""
     spans = (
-        frame.select("account", "logged_at").filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
+        plain(data.select("account", "logged_at", where=pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()))
         .group_by("account")
         .agg((pl.col("logged_at").max() - pl.col("logged_at").min()).alias("span"))
     )
@@ -150,16 +152,17 @@ def _bucketed(base: pl.DataFrame, every: dict[str, str]) -> pl.DataFrame:
     )
 
 
-def bucket_series(frame: pl.DataFrame, every: dict[str, str] | None = None) -> pl.DataFrame:
+def bucket_series(data: Readable | pl.DataFrame, every: dict[str, str] | None = None) -> pl.DataFrame:
     """Per account and bucket: orders, server_purchases, sent, accepted,
     rejected, errors (zero-filled between the account's first and last bucket)."""
-    return _bucketed(_base(frame), every if every is not None else bucket_sizes(frame))
+    data = as_readable(data)
+    return _bucketed(_base(data), every if every is not None else bucket_sizes(data))
 
 
-def daily_series(frame: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+def daily_series(data: Readable | pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """``{account: [{"date", "orders", "server_purchases", "server_events", "errors"}, ...]}``,
     one entry per UTC day from the account's first to its last day of evidence."""
-    base = _base(frame)
+    base = _base(as_readable(data))
     accounts = base["account"].unique().to_list()
     days = _bucketed(base, {a: "1d" for a in accounts})
     out: dict[str, list[dict[str, Any]]] = {}
@@ -176,7 +179,7 @@ def daily_series(frame: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def silence_windows(frame: pl.DataFrame, min_hours: float = DEFAULT_SILENCE_HOURS) -> pl.DataFrame:
+def silence_windows(data: Readable | pl.DataFrame, min_hours: float = DEFAULT_SILENCE_HOURS) -> pl.DataFrame:
     """Gaps of at least ``min_hours`` after a server event while other evidence
     of the same account continues (the gap ends at the next server event, or
     at the account's last line of evidence).  Responses to the sends and lines
@@ -186,7 +189,7 @@ def silence_windows(frame: pl.DataFrame, min_hours: float = DEFAULT_SILENCE_HOUR
     Columns: account, start, end, hours, evidence_rows.  For accounts without
     server-event rows, API responses stand for the sends.
     """
-    rows = frame.select("account", "logged_at", "kind").filter(pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
+    rows = as_readable(data).select("account", "logged_at", "kind", where=pl.col("account").is_not_null() & pl.col("logged_at").is_not_null())
     empty = pl.DataFrame(schema={"account": pl.String, "start": rows.schema["logged_at"], "end": rows.schema["logged_at"],
                                  "hours": pl.Float64, "evidence_rows": pl.Int64})
     if rows.is_empty():
@@ -224,13 +227,12 @@ def silence_windows(frame: pl.DataFrame, min_hours: float = DEFAULT_SILENCE_HOUR
     return gaps if gaps.height else empty
 
 
-def error_bursts(frame: pl.DataFrame, gap: timedelta = BURST_GAP, min_errors: int = BURST_MIN_ERRORS) -> pl.DataFrame:
+def error_bursts(data: Readable | pl.DataFrame, gap: timedelta = BURST_GAP, min_errors: int = BURST_MIN_ERRORS) -> pl.DataFrame:
     """Clusters of error lines less than ``gap`` apart with at least
     ``min_errors`` lines.  Columns: account, start, end, errors."""
-    errs = frame.filter(
-        pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()
-        & pl.col("kind").is_in(["api_response", "status"]) & pl.col("signal").is_in(list(ERROR_SIGNALS))
-    ).select("account", "logged_at").sort("account", "logged_at")
+    errs = as_readable(data).select("account", "logged_at", kinds=["api_response", "status"], where=(
+        pl.col("account").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("signal").is_in(list(ERROR_SIGNALS))
+    )).sort("account", "logged_at")
     return (
         errs.with_columns(
             (pl.col("logged_at").diff().over("account").fill_null(gap) >= gap).cum_sum().over("account").alias("_cluster")
@@ -243,21 +245,20 @@ def error_bursts(frame: pl.DataFrame, gap: timedelta = BURST_GAP, min_errors: in
     )
 
 
-def _delays(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.filter(
-        (pl.col("kind") == "server_event") & pl.col("account").is_not_null()
-        & pl.col("logged_at").is_not_null() & pl.col("event_time").is_not_null()
-    ).select("account", ((pl.col("logged_at") - pl.col("event_time")).dt.total_microseconds() / 1e6).alias("delay_s"))
+def _delays(data: Readable) -> pl.DataFrame:
+    return data.select("account", "logged_at", "event_time", kinds=["server_event"], where=(
+        pl.col("account").is_not_null() & pl.col("logged_at").is_not_null() & pl.col("event_time").is_not_null()
+    )).select("account", ((pl.col("logged_at") - pl.col("event_time")).dt.total_microseconds() / 1e6).alias("delay_s"))
 
 
-def send_delays(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def send_delays(data: Readable | pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(stats, histogram) of server-event send delays in seconds.
 
     stats: account, events, median_s, p95_s, max_s, negative.
     histogram: account, bin (index into :data:`DELAY_LABELS`), label, events -
     every bin present for every account (zeros included).
     """
-    d = _delays(frame)
+    d = _delays(as_readable(data))
     stats = d.group_by("account").agg(
         pl.len().cast(pl.Int64).alias("events"),
         pl.col("delay_s").median().alias("median_s"),
@@ -279,15 +280,15 @@ def send_delays(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return stats, hist
 
 
-def parameter_coverage(frame: pl.DataFrame) -> pl.DataFrame:
+def parameter_coverage(data: Readable | pl.DataFrame) -> pl.DataFrame:
     """Per account and ``ud_<key>``: server events, usable share, wrong share,
     and the usable share on Purchase events alone (null without purchases).
 
     Columns: account, key, events, usable, wrong, purchases, purchase_usable
     (shares 0..1; ``wrong`` = present in a state that is not usable, e.g. clear
     text or MD5)."""
-    server = frame.filter((pl.col("kind") == "server_event") & pl.col("account").is_not_null())
-    cols = [f"ud_{k}" for k in USER_DATA_KEYS if f"ud_{k}" in server.columns]
+    cols = [f"ud_{k}" for k in USER_DATA_KEYS]
+    server = as_readable(data).select("account", "event_name", *cols, kinds=["server_event"], where=pl.col("account").is_not_null())
     if server.is_empty() or not cols:
         return pl.DataFrame(schema={"account": pl.String, "key": pl.String, "events": pl.Int64, "usable": pl.Float64,
                                     "wrong": pl.Float64, "purchases": pl.Int64, "purchase_usable": pl.Float64})
@@ -326,14 +327,15 @@ class AccountTimeline:
     coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
-def account_timelines(frame: pl.DataFrame, silence_hours: float = DEFAULT_SILENCE_HOURS) -> dict[str, AccountTimeline]:
-    """All the aggregates above, computed once for the whole frame and split per account."""
-    every = bucket_sizes(frame)
-    series = bucket_series(frame, every)
-    silences = silence_windows(frame, silence_hours)
-    bursts = error_bursts(frame)
-    stats, hist = send_delays(frame)
-    coverage = parameter_coverage(frame)
+def account_timelines(data: Readable | pl.DataFrame, silence_hours: float = DEFAULT_SILENCE_HOURS) -> dict[str, AccountTimeline]:
+    """All the aggregates above, computed once for all the rows and split per account."""
+    data = as_readable(data)
+    every = bucket_sizes(data)
+    series = bucket_series(data, every)
+    silences = silence_windows(data, silence_hours)
+    bursts = error_bursts(data)
+    stats, hist = send_delays(data)
+    coverage = parameter_coverage(data)
     out: dict[str, AccountTimeline] = {}
     parts = series.partition_by("account", as_dict=True) if series.height else {}
     for (account,), part in sorted(parts.items()):

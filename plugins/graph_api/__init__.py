@@ -78,6 +78,7 @@ SOURCE = Source(
     sniff=sniff_lines,
     parse=parse_lines,
     finalize=finalize,
+    finalize_columns=("file", "pixel_id", "account"),
     thread_safe_parse=True,  # parse keeps no state between batches (notes are locked)
     framing="entries",
     entry_start=ENTRY_START,
@@ -89,6 +90,7 @@ ARRAY_SOURCE = Source(
     sniff=sniff_array,
     parse=parse_array,
     finalize=finalize,
+    finalize_columns=("file", "pixel_id", "account"),
     framing="document",
     description="JSON array export (gcloud --format=json style, maybe .json.gz) of Graph API /events responses",
 )

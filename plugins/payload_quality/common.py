@@ -30,26 +30,25 @@ FAMILIES = {
 }
 
 
-def sources_knowing(frame: pl.DataFrame, family: str) -> list[str]:
+def sources_knowing(ctx: CheckContext, family: str) -> list[str]:
     """Sources that fill ``family`` on at least one of their server events."""
-    cols = [c for c in FAMILIES[family] if c in frame.columns]
+    cols = [c for c in FAMILIES[family] if c in ctx.columns]
     if not cols:
         return []
     return (
-        frame.select("kind", "source", *cols)
-        .filter((pl.col("kind") == SERVER) & pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
-        .get_column("source").drop_nulls().unique().sort().to_list()
+        ctx.select("source", kinds=[SERVER], where=pl.any_horizontal([pl.col(c).is_not_null() for c in cols]))
+        .get_column("source").drop_nulls().unique().cast(pl.String).sort().to_list()
     )
 
 
-def _known(frame: pl.DataFrame, families: tuple[str, ...]) -> pl.Expr:
+def _known(ctx: CheckContext, families: tuple[str, ...]) -> pl.Expr:
     """Rows whose payload was seen (some payload column filled) and whose source
     fills each family on at least one of its server events."""
-    cols = {f: [c for c in FAMILIES[f] if c in frame.columns] for f in FAMILIES}
+    cols = {f: [c for c in FAMILIES[f] if c in ctx.columns] for f in FAMILIES}
     seen = pl.any_horizontal([pl.col(c).is_not_null() for f in cols for c in cols[f]] or [pl.lit(False)])
     cond = seen
     for f in families:
-        cond = cond & pl.col("source").is_in(sources_knowing(frame, f)).fill_null(False)
+        cond = cond & pl.col("source").is_in(sources_knowing(ctx, f)).fill_null(False)
     return cond
 
 
@@ -59,12 +58,10 @@ def server_events(ctx: CheckContext, *columns: str, families: tuple[str, ...] = 
     payload was logged by a source that captures those fields (so a null there
     really means "absent from the payload")."""
     keep = list(dict.fromkeys(("account", "logged_at", "file", "line", "message", *columns)))
-    payload = [c for f in FAMILIES for c in FAMILIES[f] if c in ctx.frame.columns] if families else []
-    rows = ctx.frame.select(list(dict.fromkeys(("kind", "source", *keep, *payload))))
-    rows = rows.filter((pl.col("kind") == SERVER) & pl.col("account").is_not_null())
+    where = pl.col("account").is_not_null()
     if families:
-        rows = rows.filter(_known(ctx.frame, families))
-    return plain(rows.select(keep), *columns)
+        where = where & _known(ctx, families)
+    return plain(ctx.select(*keep, kinds=[SERVER], where=where), *columns)
 
 
 def raw_time_kind() -> pl.Expr:
@@ -112,15 +109,15 @@ def ud_detail(key: str) -> pl.Expr:
     )
 
 
-def backend_orders(frame: pl.DataFrame) -> pl.DataFrame:
+def backend_orders(ctx: CheckContext) -> pl.DataFrame:
     """One row per backend order id: ``order_id``, ``_o_time`` (creation time:
     the order row's ``event_time``, else ``logged_at``), ``_o_value`` (last
     known total) and ``_o_currency``.  Server events and orders usually come
     from different sources with different shop names (storefront domain vs
     ``x.myshopify.com``), so orders are matched by id alone; an id seen for
     more than one shop is ambiguous and left out."""
-    orders = plain(frame.select("kind", "order_id", "shop", "event_time", "logged_at", "value", "currency").filter(
-        (pl.col("kind") == "order") & pl.col("order_id").is_not_null()), "currency")
+    orders = plain(ctx.select("order_id", "shop", "event_time", "logged_at", "value", "currency",
+                              kinds=["order"], where=pl.col("order_id").is_not_null()), "currency")
     if orders.is_empty():
         return pl.DataFrame(schema={"order_id": pl.String, "_o_time": pl.Datetime("us", "UTC"),
                                     "_o_value": pl.Float64, "_o_currency": pl.String})

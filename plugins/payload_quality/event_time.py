@@ -92,7 +92,7 @@ def time_findings(ctx: CheckContext) -> list[Finding]:
     max_age = float(th.get("max_age_days", 7)) * 86400
     store_age = float(th.get("physical_store_max_age_days", 62)) * 86400
     future_tol = float(th.get("future_tolerance_seconds", 300))
-    cols = [c for c in ("ud_fbc", "ud_fbp") if c in ctx.frame.columns]
+    cols = [c for c in ("ud_fbc", "ud_fbp") if c in ctx.columns]
     ev = server_events(ctx, "event_name", "event_time", "event_time_raw", "action_source", "order_id", "extra", *cols,
                        families=("event_time",))
     if ev.is_empty():
@@ -124,7 +124,7 @@ def time_findings(ctx: CheckContext) -> list[Finding]:
              if f"{key}_{reason}" in PROBLEM_TEXT]
         ).drop("_why")
         ev = ev.update(marks, on="_i", how="left")
-    orders = backend_orders(ctx.frame).filter(pl.col("_o_time").is_not_null())
+    orders = backend_orders(ctx).filter(pl.col("_o_time").is_not_null())
     offsets: dict[str, int] = {}
     if orders.height:
         order_flags, offsets = _order_checks(ev, orders, th)

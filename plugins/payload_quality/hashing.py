@@ -76,12 +76,11 @@ def _cross_source(ctx: CheckContext, ev: pl.DataFrame) -> pl.DataFrame:
     order with this ``order_id`` has digests): the sent hash compared with the
     backend order's e-mail/phone of the same ``order_id``."""
     false = [pl.lit(False).alias(c) for c in ("_em_unnorm", "_ph_nocc", "_o_known")]
-    if not all(c in ctx.frame.columns for c in (*_ORDER_DIGESTS, "order_id")):
+    if not all(c in ctx.columns for c in (*_ORDER_DIGESTS, "order_id")):
         return ev.with_columns(false)
     orders = (
-        ctx.frame.select("kind", "order_id", *_ORDER_DIGESTS)
-        .filter((pl.col("kind") == "order") & pl.col("order_id").is_not_null()
-                & pl.any_horizontal([pl.col(c).is_not_null() for c in _ORDER_DIGESTS]))
+        ctx.select("order_id", *_ORDER_DIGESTS, kinds=["order"], where=pl.col("order_id").is_not_null()
+                   & pl.any_horizontal([pl.col(c).is_not_null() for c in _ORDER_DIGESTS]))
         .group_by("order_id")
         .agg([pl.col(c).drop_nulls().first().alias(f"_o_{c}") for c in _ORDER_DIGESTS])
     )
@@ -108,9 +107,9 @@ def _cross_source(ctx: CheckContext, ev: pl.DataFrame) -> pl.DataFrame:
 def bad_values(ctx: CheckContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(long, totals)``: one row per (event, key) with a bad ``state``; and
     per account how many server events carry each key at all."""
-    keys = [k for k in USER_DATA_KEYS if f"ud_{k}" in ctx.frame.columns]
+    keys = [k for k in USER_DATA_KEYS if f"ud_{k}" in ctx.columns]
     cols = [f"ud_{k}" for k in keys]
-    digests = [c for c in ("order_id", "udh_em", "udh_ph") if c in ctx.frame.columns]
+    digests = [c for c in ("order_id", "udh_em", "udh_ph") if c in ctx.columns]
     ev = server_events(ctx, "extra", *cols, *digests)
     totals = ev.group_by("account").agg([pl.col(c).is_not_null().sum().alias(k) for k, c in zip(keys, cols)])
     ev = _cross_source(ctx, ev) if len(digests) == 3 else ev.with_columns(
@@ -153,7 +152,7 @@ def pii_findings(ctx: CheckContext) -> list[Finding]:
     if long.is_empty():
         return []
     last_by_account = dict(
-        ctx.frame.filter(pl.col("kind") == "server_event").group_by("account").agg(pl.col("logged_at").max()).iter_rows()
+        ctx.select("account", "logged_at", kinds=["server_event"]).group_by("account").agg(pl.col("logged_at").max()).iter_rows()
     )
     findings = []
     for (account, key), rows in groups(long, ["account", "key"]):

@@ -67,7 +67,7 @@ def emq_findings(ctx: CheckContext) -> list[Finding]:
     min_events = int(th.get("min_events", 1))
     min_invalid = int(th.get("min_invalid_events", 1))
     combos = [list(c) for c in (th.get("invalid_combinations") or [])]
-    keys = [k for k in USER_DATA_KEYS if f"ud_{k}" in ctx.frame.columns]
+    keys = [k for k in USER_DATA_KEYS if f"ud_{k}" in ctx.columns]
 
     ev = server_events(ctx, "event_name", "action_source", *[f"ud_{k}" for k in keys], families=("user_data",))
     if ev.is_empty():

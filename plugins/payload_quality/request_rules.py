@@ -89,7 +89,7 @@ def source_findings(ctx: CheckContext) -> list[Finding]:
     th = ctx.thresholds(SOURCE_RULE)
     min_count = int(th.get("min_count", 1))
     max_batch = int(th.get("max_batch_events", 1000))
-    has_ua = "ud_client_user_agent" in ctx.frame.columns
+    has_ua = "ud_client_user_agent" in ctx.columns
     ev = server_events(ctx, "source", "action_source", "event_source_url", "batch_id", "batch_size",
                        *(["ud_client_user_agent"] if has_ua else []), families=("context",))
     if ev.is_empty():
@@ -98,7 +98,7 @@ def source_findings(ctx: CheckContext) -> list[Finding]:
     web = src == "website"
     url = pl.col("event_source_url").str.strip_chars()
     # a source that never logs user_data cannot show a missing user agent
-    ua_known = pl.col("source").is_in(sources_knowing(ctx.frame, "user_data")).fill_null(False)
+    ua_known = pl.col("source").is_in(sources_knowing(ctx, "user_data")).fill_null(False)
     ua_ok = (pl.col("ud_client_user_agent").is_in(["present"]).fill_null(False) if has_ua else pl.lit(False)) | ~ua_known
     ev = ev.with_columns(_send_key().alias("_send"))
     size = pl.coalesce(pl.col("batch_size"), pl.len().over("_send"))

@@ -58,7 +58,7 @@ def value_findings(ctx: CheckContext) -> list[Finding]:
         (cur.is_null() | (cur == "")).alias("currency_missing"),
         (cur.is_not_null() & (cur != "") & ~cur.str.to_uppercase().is_in(list(ISO_4217))).alias("currency_invalid"),
     )
-    totals = backend_orders(ctx.frame).filter(pl.col("_o_value").is_not_null())
+    totals = backend_orders(ctx).filter(pl.col("_o_value").is_not_null())
     if totals.height:
         matched = (
             ev.filter(pl.col("order_id").is_not_null() & pl.col("value").is_not_null())

@@ -34,17 +34,17 @@ def iso(ts: datetime | None) -> str | None:
 def recon(ctx: CheckContext) -> Recon:
     """The matched tables, computed once per audit and shared by the checks."""
     cached = ctx.options.get(_CACHE_KEY)
-    if cached is not None and cached[0] is ctx.frame:
+    if cached is not None and cached[0] is ctx.rows:
         return cached[1]
-    parts = reconcile(ctx.frame, **thresholds_from(ctx.ruleset))
+    parts = reconcile(ctx, **thresholds_from(ctx.ruleset))
     r = Recon(parts["orders"], parts["server"], parts["browser"], parts["links"])
     slack = float(ctx.thresholds("server-events-missing").get("window_slack_minutes", 60))
-    r.windows = aligned_windows(ctx.frame, r, timedelta(minutes=slack))
-    ctx.options[_CACHE_KEY] = (ctx.frame, r)
+    r.windows = aligned_windows(ctx, r, timedelta(minutes=slack))
+    ctx.options[_CACHE_KEY] = (ctx.rows, r)
     return r
 
 
-def aligned_windows(frame: pl.DataFrame, r: Recon, slack: timedelta = timedelta(minutes=60)) -> dict[str, dict[str, Any]]:
+def aligned_windows(ctx: CheckContext, r: Recon, slack: timedelta = timedelta(minutes=60)) -> dict[str, dict[str, Any]]:
     """Per account with backend orders: the span each input source covers for it
     and the window they all cover (latest start .. earliest end).
 
@@ -60,8 +60,8 @@ def aligned_windows(frame: pl.DataFrame, r: Recon, slack: timedelta = timedelta(
     close = (pl.col("event_time") - pl.col("logged_at")).abs() <= timedelta(hours=1)
     t0 = pl.when(close).then(pl.min_horizontal("event_time", "logged_at")).otherwise(pl.col("logged_at"))
     t1 = pl.when(close).then(pl.max_horizontal("event_time", "logged_at")).otherwise(pl.col("logged_at"))
-    base = plain(frame.select("source", "kind", "account", "shop", t0.alias("t0"), t1.alias("t1")).filter(pl.col("t0").is_not_null()),
-                 "account", "shop")
+    base = ctx.select("source", "kind", "account", "shop", "event_time", "logged_at", where=pl.col("logged_at").is_not_null())
+    base = plain(base.select("source", "kind", "account", "shop", t0.alias("t0"), t1.alias("t1")), "account", "shop")
     order_rows = (
         base.filter(pl.col("kind") == "order").with_columns(pl.coalesce("shop", "account").alias("shop"))
         .join(acc_orders, on="shop", how="inner", suffix="_linked").select("source", pl.col("account_linked").alias("account"), "t0", "t1")

@@ -14,8 +14,8 @@ from .common import recon, window_metrics, window_text
 def key_event_findings(ctx: CheckContext) -> list[Finding]:
     r = recon(ctx)
     keys = list(ctx.thresholds("key-events-missing").get("key_events", []))
-    rows = ctx.frame.select("kind", "account", "event_name", "file", "line", "logged_at", "message").filter(
-        pl.col("kind").is_in(["server_event", "browser_event"]) & pl.col("account").is_not_null() & pl.col("event_name").is_in(keys))
+    rows = ctx.select("kind", "account", "event_name", "file", "line", "logged_at", "message", kinds=["server_event", "browser_event"],
+                      where=pl.col("account").is_not_null() & pl.col("event_name").is_in(keys))
     server = rows.filter(pl.col("kind") == "server_event").group_by("account").agg(pl.col("event_name").unique())
     have = {a: set(n) for a, n in server.iter_rows()}
     browser = rows.filter(pl.col("kind") == "browser_event").group_by(["account", "event_name"]).agg(pl.len().alias("n")).sort(["account", "n", "event_name"], descending=[False, True, False])
@@ -55,8 +55,8 @@ def pixel_findings(ctx: CheckContext) -> list[Finding]:
             evidence=evidence_from(ev), metrics={"shop": shop, "pixels": {p: int(m) for p, m in links.select("pixel", "matches").iter_rows()}},
         ))
     # per shop + connector in the server events, and server vs browser pixel where both are visible
-    rows = ctx.frame.select("kind", "shop", "connector", "pixel_id", "file", "line", "logged_at", "message").filter(
-        pl.col("kind").is_in(["server_event", "browser_event"]) & pl.col("shop").is_not_null() & pl.col("pixel_id").is_not_null())
+    rows = ctx.select("kind", "shop", "connector", "pixel_id", "file", "line", "logged_at", "message", kinds=["server_event", "browser_event"],
+                      where=pl.col("shop").is_not_null() & pl.col("pixel_id").is_not_null())
     srv = rows.filter(pl.col("kind") == "server_event").with_columns(pl.col("connector").cast(pl.String))
     per = srv.group_by(["shop", "connector"]).agg(pl.col("pixel_id").unique().sort()).filter(pl.col("pixel_id").list.len() > limit).sort(["shop", "connector"])
     done = {f.subject for f in findings}

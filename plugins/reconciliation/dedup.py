@@ -29,10 +29,8 @@ def dedup_findings(ctx: CheckContext) -> list[Finding]:
     max_usable = float(th_partial.get("max_usable_share", 0.95))
     tolerated = float(th_missing.get("max_missing_share", 0.05))
     full = float(th_missing.get("overcount_ratio", 1.8))
-    frame = ctx.frame
-    ev = frame.select("kind", "file", "line", "logged_at", "account", "event_name", "event_id", "order_id", "action_source",
-                      "event_source_url", "connector", "ud_fbp", "message").filter(
-        (pl.col("kind") == "server_event") & pl.col("account").is_not_null())
+    ev = ctx.select("kind", "file", "line", "logged_at", "account", "event_name", "event_id", "order_id", "action_source",
+                    "event_source_url", "connector", "ud_fbp", "message", kinds=["server_event"], where=pl.col("account").is_not_null())
     if ev.is_empty():
         return []
     ev = plain(ev, "action_source").with_row_index("_i").with_columns(usable_event_id().alias("usable"), _path().alias("path"),
@@ -47,7 +45,7 @@ def dedup_findings(ctx: CheckContext) -> list[Finding]:
     b = r.browser.filter(pl.col("event_id").is_not_null()).select(
         pl.col("account").cast(pl.Categorical), "key", pl.col("event_id").alias("b_id")).unique(["account", "key"])
     ev = ev.join(b, left_on=["account", "okey"], right_on=["account", "key"], how="left", maintain_order="left")
-    browser_pixels = set(frame.select("kind", "account").filter(pl.col("kind") == "browser_event")["account"].drop_nulls().unique().to_list())
+    browser_pixels = set(ctx.select("account", kinds=["browser_event"])["account"].drop_nulls().unique().to_list())
     ev = ev.with_columns(
         (pl.col("b_id").is_not_null() & pl.col("usable") & (pl.col("event_id") != pl.col("b_id"))).alias("mismatch"),
         (pl.col("b_id").is_not_null() & pl.col("usable") & (pl.col("event_id") != pl.col("b_id"))

@@ -57,9 +57,9 @@ def _count_inside(gaps: pl.DataFrame, times: pl.Series, name: str) -> pl.DataFra
     return gaps.with_row_index("_g").join(counts, on="_g", how="left").with_columns(pl.col(name).fill_null(0)).drop("_g")
 
 
-def _update_markers(frame: pl.DataFrame, account: str) -> pl.DataFrame:
-    rows = frame.select("account", "logged_at", "signal", "connector_version", "file", "line", "message").filter(
-        (pl.col("account") == account) & pl.col("logged_at").is_not_null())
+def _update_markers(ctx: CheckContext, account: str) -> pl.DataFrame:
+    rows = ctx.select("account", "logged_at", "signal", "connector_version", "file", "line", "message",
+                      where=(pl.col("account") == account) & pl.col("logged_at").is_not_null())
     v = rows.filter(pl.col("connector_version").is_not_null()).sort("logged_at").with_columns(
         pl.col("connector_version").shift(1).alias("prev"))
     changes = v.filter(pl.col("prev").is_not_null() & (pl.col("prev") != pl.col("connector_version")))
@@ -80,9 +80,7 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
     biz = timedelta(minutes=float(biz_minutes)) if biz_minutes else None
     hours = _business_hours(th.get("business_hours", "08:00-22:00"))
     zone = ZoneInfo(str(th.get("business_timezone", "UTC")))
-    frame = ctx.frame
-    server_all = frame.select("kind", "account", "logged_at", "event_name").filter(
-        (pl.col("kind") == "server_event") & pl.col("logged_at").is_not_null())
+    server_all = ctx.select("kind", "account", "logged_at", "event_name", kinds=["server_event"], where=pl.col("logged_at").is_not_null())
     findings = []
     accounts = set(r.windows)
     if biz is not None:
@@ -94,7 +92,7 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
         if win is None:  # no backend orders: only the business-hours silence can be judged
             if not len(acc_times):
                 continue
-            acc_span = frame.select("account", "logged_at").filter(pl.col("account") == account)["logged_at"]
+            acc_span = ctx.select("logged_at", where=pl.col("account") == account)["logged_at"]
             win = {"start": acc_span.min(), "end": acc_span.max(), "overlap": True, "sources": {}}
         if not win["overlap"]:
             continue  # totals-mismatch reports inputs that do not overlap
@@ -118,9 +116,8 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
         gaps = _gaps(acc_times, ws, we)
         order_times = counted["created"]
         browser_names = acc_server["event_name"].drop_nulls().unique().implode()
-        browser_times = frame.select("kind", "account", "logged_at", "event_name").filter(
-            (pl.col("kind") == "browser_event") & (pl.col("account") == account) & pl.col("event_name").is_in(browser_names)
-            & pl.col("logged_at").is_not_null())["logged_at"]
+        browser_times = ctx.select("logged_at", kinds=["browser_event"], where=(pl.col("account") == account)
+                                   & pl.col("event_name").is_in(browser_names) & pl.col("logged_at").is_not_null())["logged_at"]
         gaps = _count_inside(_count_inside(gaps, order_times, "orders"), browser_times, "browser_events")
         cond = (pl.col("length") >= silence) & (pl.col("orders") >= min_orders)
         if short is not None:
@@ -139,7 +136,7 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
         low = ratio is not None and ratio < min_ratio
         if not (low or silences or biz_silences):
             continue
-        markers = _update_markers(frame, account)
+        markers = _update_markers(ctx, account)
         first_silence = silent["gap_start"].min() if silent.height else None
         marker = None
         if first_silence is not None and markers.height:
@@ -173,8 +170,8 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
         if win["sources"]:
             parts.append(window_text(win))
         missing = counted.filter(~pl.col("server_sent"))
-        ev_orders = ctx.frame.select("kind", "file", "line", "logged_at", "message", "order_id", "shop", "account").filter(
-            (pl.col("kind") == "order") & pl.col("order_id").is_in(missing["order_id"].head(20).implode()))
+        ev_orders = ctx.select("kind", "file", "line", "logged_at", "message", "order_id", "shop", "account", kinds=["order"],
+                               where=pl.col("order_id").is_in(missing["order_id"].head(20).implode()))
         metrics = {
             **(window_metrics(win) if win["sources"] else {}),
             "linked_shops": shops, "orders": n_orders, "ignored_orders": n_ignored, "server_purchases": sent,

@@ -19,8 +19,7 @@ RULES_FILE = Path(__file__).with_name("rules.yaml")
 
 
 def forged_deliveries(ctx: CheckContext) -> list[Finding]:
-    rows = ctx.frame.select("account", "shop", "signal", "logged_at", "file", "line", "message").filter(
-        pl.col("signal") == "hmac_invalid")
+    rows = ctx.select("account", "shop", "signal", "logged_at", "file", "line", "message", where=pl.col("signal") == "hmac_invalid")
     if rows.is_empty():
         return []
     min_count = int(ctx.thresholds(RULE).get("min_count", 1))

@@ -28,7 +28,7 @@ from __future__ import annotations
 from auditor import Source, hookimpl
 
 from .patterns import ENTRY_START
-from .pipeline import finalize, parse
+from .pipeline import FINALIZE_COLUMNS, finalize, parse
 from .sniff import sniff
 
 SOURCE = Source(
@@ -38,6 +38,7 @@ SOURCE = Source(
     sniff=sniff,
     parse=parse,
     finalize=finalize,
+    finalize_columns=FINALIZE_COLUMNS,
     thread_safe_parse=True,  # parse keeps no state between batches
     description="Meta for WooCommerce plugin logs (wc-logs/facebook_for_woocommerce-*.log)",
 )

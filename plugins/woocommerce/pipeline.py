@@ -45,6 +45,19 @@ def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Data
     return rows, all_rejects.sort("file", "line")
 
 
+#: What :func:`finalize` reads or writes (``Source.finalize_columns``): the
+#: core hands it only these, so the rest of a multi-GB log stays on disk.
+FINALIZE_COLUMNS = (
+    # linking: entry order, pairing and the carried request context
+    "file", "line", "logged_at", "kind", "signal", "batch_id", "events_received",
+    "error_code", "error_subcode", "error_type", "is_transient", "fbtrace_id",
+    "pixel_id", "account", "graph_version", "shop", "connector_version",
+    # time zone of legacy headers
+    "event_time", "event_time_raw",
+    *PRIVATE,
+)
+
+
 def finalize(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     if frame.is_empty() or "_etype" not in frame.columns:
         return frame
