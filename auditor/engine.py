@@ -85,9 +85,10 @@ PARSE_WORKERS = 2
 def _parse_batch(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """One batch through the source's parse and the canonical schema."""
     rows, bad = _normalise_parse_output(source.parse(batch, ctx))
-    # low-cardinality columns are stored compactly while the batches wait
-    # for finalize: that is what finalize gets (see schema.COMPACT_COLUMNS)
-    return conform(rows, keep_private=True, compacted=True), bad
+    # low-cardinality columns are stored compactly: that is what finalize
+    # and checks get (see schema.COMPACT_COLUMNS)
+    rows = conform(rows, keep_private=True, compacted=True)
+    return rows.with_columns(pl.lit(source.name, dtype=pl.Categorical).alias("source")), bad
 
 
 def _parse_outcome(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> Any:
@@ -151,8 +152,7 @@ def parse_units(
                 )
                 summary.add_errors(bad)
                 summary.skipped_lines += bad.height
-            if rows.height:
-                spill.append(source.name, rows.with_columns(pl.lit(source.name, dtype=pl.Categorical).alias("source")))
+            spill.append(source.name, rows)
 
         def drain(keep: int) -> None:
             while len(pending) > keep:

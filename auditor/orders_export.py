@@ -38,11 +38,21 @@ ORDER_COLUMNS = ("order_id", "shop", "account", "created", "ignored", "server_se
                  "event_id_consistent", "value_match", "currency_match")
 
 
+#: An order id with an optional prefix: ``order_1001``, ``wc-1001``, ``#1001``.
+_PREFIXED_NUMBER = r"^(?:order|ord|wc|shopify|purchase)?[_\-\s#:]*\d+$"
+#: Every character such a prefix can have (stripped to leave the number).
+_PREFIX_CHARS = "orderwcshopifypurchase_-#: \t\n\r\f\v"
+
+
 def norm_key(expr: pl.Expr) -> pl.Expr:
     """An id as it is compared across systems: ``#1001``, ``order_1001``,
-    ``ORDER-1001`` and ``1001`` all become ``1001``."""
-    s = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
-    s = s.str.replace(r"^#", "").str.replace(r"^(?:order|ord|wc|shopify|purchase)?[_\-\s#:]*(\d+)$", "${1}")
+    ``ORDER-1001`` and ``1001`` all become ``1001``.
+
+    A match test and a character strip instead of a regex replace with a
+    capture: it runs on every event id of an audit, and is several times faster.
+    """
+    s = expr.cast(pl.String).str.strip_chars().str.to_lowercase().str.strip_prefix("#")
+    s = pl.when(s.str.contains(_PREFIXED_NUMBER)).then(s.str.strip_chars_start(_PREFIX_CHARS)).otherwise(s)
     return pl.when(s.is_in(PLACEHOLDER_IDS) | s.is_null()).then(None).otherwise(s)
 
 

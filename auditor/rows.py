@@ -16,6 +16,7 @@ group sorted by ``logged_at``, ``file``, ``line`` (nulls last).
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,10 @@ from .schema import SCHEMA, compact_dtype
 
 #: Sort key of the rows within each kind.
 TIME_ORDER = ("logged_at", "file", "line")
+#: Rows per spilled file (a few parse batches; about 10-20 MB of compact rows).
+SPILL_ROWS = 100_000
+#: Columns laid out at once by :class:`SpilledRows`.
+LAYOUT_WORKERS = 2
 #: Columns the row order is computed from.
 KEY_COLUMNS = ("kind", *TIME_ORDER)
 
@@ -290,6 +295,7 @@ class SpillWriter:
         self._dir = tempfile.TemporaryDirectory(prefix="capi-audit-")
         self._parts: dict[str, _Part] = {}
         self._n = 0
+        self._pending: dict[str, list[pl.DataFrame]] = {}
 
     @property
     def sources(self) -> list[str]:
@@ -300,6 +306,7 @@ class SpillWriter:
 
     def columns(self, source: str) -> list[str]:
         """Every column the source's rows have (private ``_`` working columns too)."""
+        self._flush(source)
         names = self._parts[source].columns()
         return [c for c in STORED_SCHEMA if c in names] + sorted(c for c in names if c not in STORED_SCHEMA)
 
@@ -310,17 +317,29 @@ class SpillWriter:
         return path, frozenset(df.columns)
 
     def append(self, source: str, rows: pl.DataFrame) -> None:
-        """Add a parsed batch of ``source`` (canonical, compact; private columns kept)."""
+        """Add a parsed batch of ``source`` (canonical, compact; private columns
+        kept).  Batches are written :data:`SPILL_ROWS` rows at a time: fewer,
+        larger files are much faster to read back than one per parse batch."""
         if not rows.height:
             return
         part = self._parts.setdefault(source, _Part(source))
+        pending = self._pending.setdefault(source, [])
+        pending.append(rows)
+        part.height += rows.height
+        if sum(df.height for df in pending) >= SPILL_ROWS:
+            self._flush(source)
+
+    def _flush(self, source: str) -> None:
+        pending = self._pending.pop(source, [])
+        if not pending:
+            return
+        rows = pl.concat(pending, how="diagonal_relaxed") if len(pending) > 1 else pending[0]
+        pending.clear()
+        part = self._parts[source]
         part.batches.append(self._write(rows.select(pl.col(c).cast(t) for c, t in STORED_SCHEMA.items()))[0])
         private = [c for c in rows.columns if c not in STORED_SCHEMA]
-        if private:
-            part.private.append((*self._write(rows.select(private)), rows.height))
-        else:
-            part.private.append((None, frozenset(), rows.height))
-        part.height += rows.height
+        path, names = self._write(rows.select(private)) if private else (None, frozenset())
+        part.private.append((path, names, rows.height))
 
     def read(self, source: str, columns: list[str] | None = None) -> pl.DataFrame:
         """``columns`` (default all) of every row of ``source``, in parse order."""
@@ -330,6 +349,7 @@ class SpillWriter:
     def replace_columns(self, source: str, columns: pl.DataFrame) -> None:
         """Store ``columns`` (one value per row of the source, in parse order) in
         place of the source's columns of the same names."""
+        self._flush(source)
         part = self._parts[source]
         if columns.height != part.height:
             raise ValueError(f"{columns.height} rows given for the {part.height} rows of source {source!r}")
@@ -338,14 +358,19 @@ class SpillWriter:
 
     def replace_rows(self, source: str, rows: pl.DataFrame) -> None:
         """Store ``rows`` (canonical) as the source's whole content (a ``finalize`` that adds or drops rows)."""
+        self._pending.pop(source, None)
         self._parts[source] = _Part(source)
         self.append(source, rows)
+        self._flush(source)
 
     def drop(self, source: str) -> None:
+        self._pending.pop(source, None)
         self._parts.pop(source, None)
 
     def finish(self) -> "SpilledRows":
         """The rows of every source, read-only, ordered for checks."""
+        for name in list(self._pending):
+            self._flush(name)
         parts = [self._parts[n] for n in self.sources]
         return SpilledRows(parts, self._dir)
 
@@ -373,17 +398,23 @@ class SpilledRows(CanonicalRows):
         self._sizes = {k: len(order) for k, order in orders.items()}
         self._files: dict[tuple[str | None, str], Path] = {}
         folder = Path(directory.name)
-        for n, column in enumerate(STORED_SCHEMA):
-            if not any(p.has(column) for p in parts):
-                continue
-            full = _read_all([column], parts).get_column(column)
+
+        def lay_out(n: int, column: str) -> dict[tuple[str | None, str], Path]:
+            files = {}
+            full = _read_all([column], parts).get_column(column).rechunk()  # a gather over one chunk is fast
             for i, (kind, order) in enumerate(orders.items()):
                 values = full.gather(order)
                 if values.null_count() < len(values):  # all null: no file, a constant null
                     path = folder / f"k{i}-c{n}.arrow"
                     values.to_frame().write_ipc(path, compression="lz4")
-                    self._files[(kind, column)] = path
-            del full
+                    files[(kind, column)] = path
+            return files
+
+        present = [(n, c) for n, c in enumerate(STORED_SCHEMA) if any(p.has(c) for p in parts)]
+        # two columns at a time (Polars releases the GIL): the extra memory is two columns
+        with ThreadPoolExecutor(max_workers=LAYOUT_WORKERS, thread_name_prefix="capi-audit-layout") as pool:
+            for files in pool.map(lambda nc: lay_out(*nc), present):
+                self._files.update(files)
         for p in parts:  # the parse batches are not needed any more
             for path in (*p.batches, *(f for f, _, _ in p.private if f), *(f for f, _ in p.replaced)):
                 path.unlink(missing_ok=True)

@@ -23,7 +23,11 @@ from .status import status_rows
 from .timezone import localize
 
 #: Private working columns passed from ``parse`` to ``finalize``.
-PRIVATE = {"_tz_local": pl.Boolean, "_etype": pl.String, "_resp_signal": pl.String}
+#: Working columns ``parse`` leaves for ``finalize`` (low-cardinality texts
+#: compact; ``_et_unix``: event_time_raw is whole Unix seconds, the time zone
+#: evidence, so finalize does not need the raw text of every row).
+PRIVATE = {"_tz_local": pl.Boolean, "_etype": pl.Categorical(), "_resp_signal": pl.Categorical(), "_et_unix": pl.Boolean}
+UNIX_SECONDS = r"^\d{9,10}$"
 
 
 def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -40,6 +44,7 @@ def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Data
     )
 
     rows = pl.concat([conform(df, keep_private=True) for df in (req, resp, status)], how="diagonal_relaxed")
+    rows = rows.with_columns(pl.col("event_time_raw").str.contains(UNIX_SECONDS).fill_null(False).alias("_et_unix"))
     rows = conform(rows.with_columns(pl.col(c).cast(t) for c, t in PRIVATE.items()), keep_private=True)
     all_rejects = pl.concat([rejects, req_rejects, resp_rejects, cut], how="vertical").cast(REJECT_SCHEMA)
     return rows, all_rejects.sort("file", "line")
@@ -53,7 +58,7 @@ FINALIZE_COLUMNS = (
     "error_code", "error_subcode", "error_type", "is_transient", "fbtrace_id",
     "pixel_id", "account", "graph_version", "shop", "connector_version",
     # time zone of legacy headers
-    "event_time", "event_time_raw",
+    "event_time",
     *PRIVATE,
 )
 

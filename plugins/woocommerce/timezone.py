@@ -146,7 +146,7 @@ def _infer(frame: pl.DataFrame, ctx, n_legacy: int) -> pl.DataFrame:
         legacy
         & (pl.col("_etype") == "capi_request")
         & pl.col("event_time").is_not_null()
-        & pl.col("event_time_raw").str.contains(r"^\d{9,10}$")
+        & pl.col("_et_unix")
     )
     # Work on a narrow frame keyed by a file number: filtering or joining the frame
     # itself would copy every column, and string keys are row-encoded per row.
