@@ -12,6 +12,8 @@ from auditor import CheckContext, plain
 from auditor.orders_export import reconcile, thresholds_from
 
 _CACHE_KEY = "_reconciliation"
+#: Columns of the matched server Purchases the checks use (evidence, window, outcome, match).
+_SERVER_COLUMNS = ("account", "logged_at", "file", "line", "message", "m_shop", "m_order_id", "key", "accepted", "rejected")
 
 
 @dataclass
@@ -37,7 +39,10 @@ def recon(ctx: CheckContext) -> Recon:
     if cached is not None and cached[0] is ctx.rows:
         return cached[1]
     parts = reconcile(ctx, **thresholds_from(ctx.ruleset))
-    r = Recon(parts["orders"], parts["server"], parts["browser"], parts["links"])
+    # kept for every reconciliation check: only the columns they read
+    server = parts["server"].select(_SERVER_COLUMNS)
+    r = Recon(parts["orders"], server, parts["browser"], parts["links"])
+    del parts
     slack = float(ctx.thresholds("server-events-missing").get("window_slack_minutes", 60))
     r.windows = aligned_windows(ctx, r, timedelta(minutes=slack))
     ctx.options[_CACHE_KEY] = (ctx.rows, r)
