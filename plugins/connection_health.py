@@ -18,6 +18,8 @@ from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
 from auditor.schema import ERROR_SIGNALS
 
+#: Kinds of rows that answer a send (only they can say "accepted").
+ANSWER_KINDS = ("api_response", "status")
 RATE_LIMIT_CODES = (4, 17, 32, 613, 80004)
 PERMISSION_CODES = (3, 10, *range(200, 300))
 TRANSIENT_SERVER_CODES = (1, 2)
@@ -109,7 +111,7 @@ def _partial_batches(ctx: CheckContext) -> pl.DataFrame:
         sizes.get_column("batch_id"), sizes.get_column("_sent"), default=None, return_dtype=pl.UInt32
     )
     short = (pl.col("signal") == "success") & (pl.col("events_received") < pl.coalesce("batch_size", sent))
-    resp = ctx.select(*_ROW_COLS, where=short).with_columns(sent.alias("_sent"))
+    resp = ctx.select(*_ROW_COLS, kinds=ANSWER_KINDS, where=short).with_columns(sent.alias("_sent"))
     expected = pl.coalesce("batch_size", "_sent")
     return resp.with_columns(
         pl.lit("payload-rejected").alias("diag"), _send_key().alias("send_key"),
