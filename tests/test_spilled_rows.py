@@ -237,3 +237,20 @@ def test_a_check_reads_its_rows_with_ctx_select():
     (finding,) = [f for f in report["findings"] if f["summary"] == "big values"]
     assert finding["count"] == 2 and finding["first_seen"].startswith("2026-05-06T10:03")
     assert datetime(2026, 5, 6, 10, 4, tzinfo=UTC) == rows["logged_at"].max()
+
+
+def test_spilled_rows_hold_no_email_or_token_in_clear(spilled):
+    """The temporary files are data at rest: they hold only the canonical rows,
+    which keep user data as states and digests, never the values."""
+    import re
+
+    raw = "\n".join(p.read_text(errors="replace") for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in (".log", ".ndjson", ".json", ".txt"))
+    emails = set(re.findall(r"[\w.%+-]+@[\w-]+\.[a-z]{2,}", raw))
+    tokens = set(re.findall(r"access_token=([A-Za-z0-9]{20,})", raw))
+    assert emails and tokens  # the samples do hold them
+    frame = spilled.frame()
+    for name, dtype in frame.schema.items():
+        if dtype in (pl.String, pl.Categorical):
+            text = frame.get_column(name).cast(pl.String).drop_nulls()
+            assert not text.str.contains(r"[\w.%+-]+@[\w-]+\.[a-z]{2,}").any(), name
+            assert not text.str.contains("|".join(sorted(tokens)[:20])).any(), name
