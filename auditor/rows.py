@@ -16,11 +16,12 @@ group sorted by ``logged_at``, ``file``, ``line`` (nulls last).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import polars as pl
 
@@ -56,14 +57,11 @@ def kind_orders(keys: pl.DataFrame) -> dict[str | None, pl.Series]:
     distinct values: a multi-column sort would otherwise encode every row's text.
     """
     ranked = keys.select(
-        _text_rank(c) if keys.schema[c] in (pl.String, pl.Categorical) else pl.col(c) for c in KEY_COLUMNS
+        pl.col("kind").cast(pl.String).alias("_kind"),
+        *(_text_rank(c) if keys.schema[c] in (pl.String, pl.Categorical) else pl.col(c) for c in TIME_ORDER),
     ).with_row_index("_i")
-    kinds = keys.get_column("kind").cast(pl.String).unique().sort(nulls_last=True).to_list()
-    ordered = ranked.sort(*KEY_COLUMNS, nulls_last=True, maintain_order=True)
-    groups = {key[0]: part.get_column("_i") for key, part in ordered.group_by("kind", maintain_order=True)}
-    # the kind ranks follow name order; map each group back to its kind's name
-    by_rank = [groups[k] for k in sorted(groups, key=lambda r: (r is None, r))]
-    return dict(zip(kinds, by_rank))
+    ordered = ranked.sort("_kind", *TIME_ORDER, nulls_last=True, maintain_order=True)
+    return {key[0]: part.get_column("_i") for key, part in ordered.group_by("_kind", maintain_order=True)}
 
 
 #: ``account`` as the checks see it: the pixel id, else the shop.
