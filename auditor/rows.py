@@ -247,7 +247,9 @@ class _Part:
         if path is not None:
             return pl.read_ipc(path, columns=[name]).get_column(name)
         if name in STORED_SCHEMA:
-            return pl.scan_ipc(self.batches).select(name).collect().get_column(name) if self.batches else None
+            # one chunk: an eager select on a frame of many-chunk columns (finalize's
+            # working frames) would copy every column of it into one chunk at once
+            return pl.scan_ipc(self.batches).select(name).collect().get_column(name).rechunk() if self.batches else None
         if not any(name in cols for _, cols, _ in self.private):
             return None
         parts = [
@@ -255,7 +257,7 @@ class _Part:
             else pl.Series(name, dtype=pl.Null).extend_constant(None, n)
             for p, cols, n in self.private
         ]
-        return _concat_relaxed(parts)
+        return _concat_relaxed(parts).rechunk()
 
     def read(self, columns: list[str]) -> pl.DataFrame:
         """``columns`` for every row of the source (a column it has none of is a constant null)."""

@@ -106,19 +106,20 @@ def _file_numbers(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     return rank_of("_fno", lambda path: path), rank_of("_sno", stream_of)
 
 
-def _in_order(narrow: pl.DataFrame, by: list[str], compute: list[pl.Expr], *, nulls_last: bool = False) -> pl.DataFrame:
-    """``compute`` evaluated over ``narrow`` sorted by ``by`` (stable), returned in ``narrow``'s row order.
+def _in_order(box: list[pl.DataFrame], by: list[str], compute: list[pl.Expr], *, nulls_last: bool = False) -> pl.DataFrame:
+    """``compute`` evaluated over the narrow frame in ``box`` sorted by ``by``
+    (stable), returned in the frame's row order.
 
-    Only the few columns of ``narrow`` are sorted, never the wide frame; the
-    results come back in the original order by sorting them on the row index.
+    Only the few columns of the narrow frame are sorted, never the wide frame;
+    the results come back in the original order by sorting them on the row
+    index.  The frame comes in a one-item list that is emptied, so its unsorted
+    copy is freed as soon as the sorted one exists.
     """
-    return (
-        narrow.with_row_index(_ROW)
-        .sort(*by, _ROW, nulls_last=nulls_last)
-        .select(_ROW, *compute)
-        .sort(_ROW)
-        .drop(_ROW)
-    )
+    ordered = box.pop().with_row_index(_ROW).sort(*by, _ROW, nulls_last=nulls_last)
+    # one expression at a time: evaluated together, their full-length temporaries add up
+    results = pl.DataFrame([ordered.get_column(_ROW), *(ordered.select(e).to_series() for e in compute)])
+    del ordered
+    return results.sort(_ROW).drop(_ROW)
 
 
 def _replace_changed(frame: pl.DataFrame, updates: dict[str, pl.Expr]) -> pl.DataFrame:
@@ -188,8 +189,10 @@ def _pair_with_requests(frame: pl.DataFrame, fno: pl.Series) -> pl.DataFrame:
     # >= 3.7.1 checks the answer before the exchange is logged: "Facebook connection
     # invalid" comes right *before* the Request entry it belongs to
     before_request = pl.col("_conn_invalid") & capi.shift(-1) & (fno_ == fno_.shift(-1))
+    box = [narrow]
+    del narrow  # _in_order frees it once sorted
     return _in_order(
-        narrow,
+        box,
         ["_fno", "line"],
         [
             pl.when(capi).then(line)
@@ -230,8 +233,10 @@ def _carry_context(frame: pl.DataFrame, fno: pl.Series, sno: pl.Series) -> pl.Da
             out = out.when(src_stream.backward_fill() == stream).then(with_value.backward_fill())
         return out.alias(col)
 
+    box = [narrow]
+    del narrow  # _in_order frees it once sorted
     return _in_order(
-        narrow,
+        box,
         ["_sno", "logged_at", "_fno", "line"],
         [
             *[source_row(c, pl.col("_capi"), back=True) for c in _FILLED],
