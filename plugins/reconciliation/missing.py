@@ -57,9 +57,15 @@ def _count_inside(gaps: pl.DataFrame, times: pl.Series, name: str) -> pl.DataFra
     return gaps.with_row_index("_g").join(counts, on="_g", how="left").with_columns(pl.col(name).fill_null(0)).drop("_g")
 
 
-def _update_markers(ctx: CheckContext, account: str) -> pl.DataFrame:
-    rows = ctx.select("account", "logged_at", "signal", "connector_version", "file", "line", "message",
-                      where=(pl.col("account") == account) & pl.col("logged_at").is_not_null())
+def _version_rows(ctx: CheckContext) -> pl.DataFrame:
+    """The rows that can mark a connector update (a version, or an update line), read once."""
+    return ctx.select("account", "logged_at", "signal", "connector_version", "file", "line", "message",
+                      where=(pl.col("connector_version").is_not_null() | (pl.col("signal") == "plugin_updated"))
+                      & pl.col("logged_at").is_not_null() & pl.col("account").is_not_null())
+
+
+def _update_markers(versions: pl.DataFrame, account: str) -> pl.DataFrame:
+    rows = versions.filter(pl.col("account") == account)
     v = rows.filter(pl.col("connector_version").is_not_null()).sort("logged_at").with_columns(
         pl.col("connector_version").shift(1).alias("prev"))
     changes = v.filter(pl.col("prev").is_not_null() & (pl.col("prev") != pl.col("connector_version")))
@@ -82,6 +88,7 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
     zone = ZoneInfo(str(th.get("business_timezone", "UTC")))
     server_all = ctx.select("kind", "account", "logged_at", "event_name", kinds=["server_event"], where=pl.col("logged_at").is_not_null())
     findings = []
+    versions = None  # read when the first account needs it
     accounts = set(r.windows)
     if biz is not None:
         accounts |= set(server_all["account"].drop_nulls().unique().to_list())
@@ -136,7 +143,9 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
         low = ratio is not None and ratio < min_ratio
         if not (low or silences or biz_silences):
             continue
-        markers = _update_markers(ctx, account)
+        if versions is None:
+            versions = _version_rows(ctx)
+        markers = _update_markers(versions, account)
         first_silence = silent["gap_start"].min() if silent.height else None
         marker = None
         if first_silence is not None and markers.height:
