@@ -15,7 +15,11 @@ group sorted by ``logged_at``, ``file``, ``line`` (nulls last).
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -96,14 +100,13 @@ def grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame
     schema = frame.schema
     names = frame.columns
     kind_text = frame.get_column("kind").cast(pl.String)
-
-    def kinds_filling(name: str) -> list[bool]:
-        """Per kind (order of ``orders``): does any row of that kind fill ``name``?"""
-        filled = pl.DataFrame([kind_text, frame.get_column(name).is_not_null()]).group_by("kind").agg(pl.col(name).any())
-        found = dict(filled.iter_rows())
-        return [bool(found.get(k)) for k in kinds]
-
-    fills_of = {name: kinds_filling(name) for name in names if name != "kind" and name not in replaced}
+    # per column and kind (order of ``orders``): does any row of that kind fill it?
+    fills_of: dict[str, list[bool]] = {}
+    for name in names:
+        if name != "kind" and name not in replaced:
+            filled = pl.DataFrame([kind_text, frame.get_column(name).is_not_null()]).group_by("kind").agg(pl.col(name).any())
+            found = dict(filled.iter_rows())
+            fills_of[name] = [bool(found.get(k)) for k in kinds]
     for name in ("kind", *replaced):  # computed columns are gathered whole
         fills_of[name] = [True] * len(orders)
     del kind_text
@@ -284,6 +287,29 @@ def _dtype(name: str) -> pl.DataType:
     return STORED_SCHEMA.get(name) or pl.Null()
 
 
+#: Name prefix of the temporary folders audits spill to.
+SPILL_PREFIX = "capi-audit-"
+#: A spill folder untouched this long belongs to an audit that was killed.
+STALE_AFTER_S = 24 * 3600
+
+
+def sweep_stale_spills(folder: Path, now: float | None = None) -> None:
+    """Remove this user's spill folders left by killed audits (untouched for a
+    day): they hold canonical rows, which should not stay on disk."""
+    now = time.time() if now is None else now
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(SPILL_PREFIX)]
+    except OSError:
+        return
+    for path in candidates:
+        try:
+            info = path.lstat()
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_AFTER_S:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
 class SpillWriter:
     """Collects each source's canonical rows on disk while an audit parses.
 
@@ -292,7 +318,8 @@ class SpillWriter:
     """
 
     def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="capi-audit-")
+        sweep_stale_spills(Path(tempfile.gettempdir()))
+        self._dir = tempfile.TemporaryDirectory(prefix=SPILL_PREFIX)
         self._parts: dict[str, _Part] = {}
         self._n = 0
         self._pending: dict[str, list[pl.DataFrame]] = {}

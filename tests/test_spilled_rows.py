@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from conftest import SAMPLES
 
 import auditor.rows as rows_module
 from auditor import Check, Source, hookimpl
@@ -25,8 +26,6 @@ from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
 from auditor.rows import FrameRows, SpilledRows
 from auditor.testing import audit_text, make_registry
-
-from conftest import SAMPLES
 
 
 def _parse(registry: Registry, paths: list[str]):
@@ -254,3 +253,18 @@ def test_spilled_rows_hold_no_email_or_token_in_clear(spilled):
             text = frame.get_column(name).cast(pl.String).drop_nulls()
             assert not text.str.contains(r"[\w.%+-]+@[\w-]+\.[a-z]{2,}").any(), name
             assert not text.str.contains("|".join(sorted(tokens)[:20])).any(), name
+
+
+def test_spill_folders_of_killed_audits_are_swept_after_a_day(tmp_path):
+    from auditor.rows import sweep_stale_spills
+
+    stale, fresh, other = tmp_path / "capi-audit-old1", tmp_path / "capi-audit-new1", tmp_path / "not-ours"
+    for folder in (stale, fresh, other):
+        folder.mkdir()
+        (folder / "000001.arrow").write_bytes(b"rows")
+    day_ago = datetime.now(UTC).timestamp() - 25 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    os.utime(other, (day_ago, day_ago))
+    sweep_stale_spills(tmp_path)
+    assert not stale.exists()
+    assert fresh.exists() and other.exists()
