@@ -167,8 +167,9 @@ def compact(df: pl.DataFrame) -> pl.DataFrame:
     ``malformed`` (a plugin bug must not stop the audit).
     """
     exprs = []
+    schema = df.schema  # built once: every access builds it anew from the columns
     for c in COMPACT_COLUMNS:
-        if c not in df.columns or df.schema[c] == compact_dtype(c):
+        if c not in schema or schema[c] == compact_dtype(c):
             continue
         if c in CATEGORICAL_COLUMNS:
             exprs.append(pl.col(c).cast(pl.Categorical))
@@ -209,16 +210,17 @@ def conform(
     """
     if not isinstance(df, pl.DataFrame):
         raise SchemaError(f"expected a polars DataFrame, got {type(df).__name__}")
-    private = [c for c in df.columns if c.startswith("_")] if keep_private else []
-    unknown = [c for c in df.columns if c not in SCHEMA and c not in private]
+    schema = df.schema  # built once: every access builds it anew from the columns
+    private = [c for c in schema if c.startswith("_")] if keep_private else []
+    unknown = [c for c in schema if c not in SCHEMA and c not in private]
     if unknown and strict_unknown:
         raise SchemaError(f"unknown column(s): {', '.join(unknown)}")
     exprs = []
     for name, dtype in SCHEMA.items():
-        if name not in df.columns:
+        if name not in schema:
             exprs.append(pl.lit(None, dtype=dtype).alias(name))
             continue
-        have = df.schema[name]
+        have = schema[name]
         if have == compact_dtype(name) or (have == pl.Categorical and name in COMPACT_COLUMNS):
             exprs.append(pl.col(name))
         elif isinstance(have, (pl.Categorical, pl.Enum)) and dtype == pl.String:
