@@ -133,8 +133,8 @@ SCHEMA: dict[str, pl.DataType] = {name: dtype for name, (dtype, _) in COLUMNS.it
 #: Signals of connector/API lines that report a failed send.
 ERROR_SIGNALS = ("graph_error", "transport_error", "server_error_page", "connection_invalid", "token_missing")
 
-#: Low-cardinality columns the core stores as ``Categorical`` (what checks see in
-#: ``ctx.frame``, and what ``finalize`` already gets): 4 bytes a row instead of a
+#: Low-cardinality columns the core stores as ``Categorical`` (what checks read
+#: with ``ctx.select``, and what ``finalize`` already gets): 4 bytes a row instead of a
 #: 16-byte string view each (a view is kept even for a null).  Compare them with
 #: ``==`` / ``is_in``; cast to ``pl.String`` before ``.str`` operations.  Sources
 #: still produce plain strings.
