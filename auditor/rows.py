@@ -223,10 +223,10 @@ class FrameRows(CanonicalRows):
 class _Part:
     """One source's rows on disk.
 
-    ``batches``: one file per parse batch with the canonical columns (the same
-    schema in every file, so a column is read from all of them in one parallel
-    scan); ``private``: per batch, the file of its private ``_`` working columns
-    (or None) and its row count; ``replaced``: files of columns that replace
+    ``batches``: files of :data:`SPILL_ROWS` parsed rows with the canonical
+    columns (the same schema in every file, so a column is read from all of
+    them in one parallel scan); ``private``: per such file, the file of its
+    private ``_`` working columns (or None) and its row count; ``replaced``: files of columns that replace
     the batches' ones for every row of the source (``finalize`` output).
     """
 
