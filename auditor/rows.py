@@ -304,7 +304,8 @@ def sweep_stale_spills(folder: Path, now: float | None = None) -> None:
     for path in candidates:
         try:
             info = path.lstat()
-            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_AFTER_S:
+            mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()  # Windows: TEMP is per user
+            if stat.S_ISDIR(info.st_mode) and mine and now - info.st_mtime > STALE_AFTER_S:
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
