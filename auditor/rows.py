@@ -20,7 +20,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +78,14 @@ def _narrow(frame: pl.DataFrame, *names: str) -> pl.DataFrame:
     return pl.DataFrame([frame.get_column(n) for n in names])
 
 
+def per_kind(column: pl.Series, orders: dict[str | None, pl.Series]) -> Iterator[pl.Series | None]:
+    """``column``'s values for each kind of ``orders`` in canonical order, or
+    None where that kind never fills it (stored as a constant null: no memory)."""
+    for order in orders.values():
+        values = column.gather(order)
+        yield values if values.null_count() < len(values) else None
+
+
 def grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame:
     """The frame in ``box`` with its rows in canonical order (:func:`kind_orders`),
     as one in-memory frame.
@@ -96,30 +104,15 @@ def grouped_by_kind(box: list[pl.DataFrame], **replace: pl.Expr) -> pl.DataFrame
         return frame.with_columns(**replace)
     replaced = {name: _narrow(frame, *expr.meta.root_names()).select(expr.alias(name)).to_series() for name, expr in replace.items()}
     orders = kind_orders(_narrow(frame, *KEY_COLUMNS))
-    kinds = list(orders)
     schema = frame.schema
     names = frame.columns
-    kind_text = frame.get_column("kind").cast(pl.String)
-    # per column and kind (order of ``orders``): does any row of that kind fill it?
-    fills_of: dict[str, list[bool]] = {}
-    for name in names:
-        if name != "kind" and name not in replaced:
-            filled = pl.DataFrame([kind_text, frame.get_column(name).is_not_null()]).group_by("kind").agg(pl.col(name).any())
-            found = dict(filled.iter_rows())
-            fills_of[name] = [bool(found.get(k)) for k in kinds]
-    for name in ("kind", *replaced):  # computed columns are gathered whole
-        fills_of[name] = [True] * len(orders)
-    del kind_text
     groups: list[dict[str, pl.Series | None]] = [{} for _ in orders]
     for name in names:
-        fills = fills_of[name]
-        col = replaced.pop(name, None)
-        if col is None:
-            col = frame.drop_in_place(name) if any(fills) else None
-        else:
-            frame.drop_in_place(name)
-        for group, order, fill in zip(groups, orders.values(), fills):
-            group[name] = col.gather(order) if fill else None  # None: a constant null
+        old = frame.drop_in_place(name)
+        col = replaced.pop(name, old)
+        del old
+        for group, values in zip(groups, per_kind(col, orders)):
+            group[name] = values  # None: a constant null
         del col
     del frame
     parts = []
@@ -410,7 +403,7 @@ class SpilledRows(CanonicalRows):
     one file per (kind, column) holding that kind's rows in canonical order; a
     column a kind never fills gets no file (it reads as a constant null).  A
     read is then a few small files, with no sort or gather, and the extra
-    memory of the layout step is about one column.
+    memory of the layout step is about two columns (laid out two at a time).
     """
 
     def __init__(self, parts: list[_Part], directory: tempfile.TemporaryDirectory) -> None:
@@ -430,9 +423,8 @@ class SpilledRows(CanonicalRows):
         def lay_out(n: int, column: str) -> dict[tuple[str | None, str], Path]:
             files = {}
             full = _read_all([column], parts).get_column(column).rechunk()  # a gather over one chunk is fast
-            for i, (kind, order) in enumerate(orders.items()):
-                values = full.gather(order)
-                if values.null_count() < len(values):  # all null: no file, a constant null
+            for i, (kind, values) in enumerate(zip(orders, per_kind(full, orders))):
+                if values is not None:  # all null: no file, a constant null
                     path = folder / f"k{i}-c{n}.arrow"
                     values.to_frame().write_ipc(path, compression="lz4")
                     files[(kind, column)] = path

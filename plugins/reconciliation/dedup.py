@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor import Check, CheckContext, Finding, evidence_from, plain
+from auditor import Check, CheckContext, Finding, evidence_from
 from auditor.orders_export import norm_key, usable_event_id
 
 from .common import recon, window_metrics
