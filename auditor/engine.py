@@ -239,7 +239,9 @@ def canonical_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:
     """
     parts = [compact(f) for f in frames if f.height]
     frames.clear()
-    box = [pl.concat(parts, how="vertical_relaxed", rechunk=False) if parts else compact(empty_frame())]
+    # a shallow copy: grouping releases columns in place (drop_in_place), and
+    # concat/compact may hand back a caller's own frame (watch caches them)
+    box = [pl.concat(parts, how="vertical_relaxed", rechunk=False).clone() if parts else compact(empty_frame())]
     parts.clear()
     # compact already: the coalesced account of Categorical columns is Categorical
     return grouped_by_kind(box, account=ACCOUNT)

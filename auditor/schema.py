@@ -210,6 +210,9 @@ def conform(
     """
     if not isinstance(df, pl.DataFrame):
         raise SchemaError(f"expected a polars DataFrame, got {type(df).__name__}")
+    if df.width == 0:  # selecting literals from no columns would invent one row
+        out = empty_frame().clear(n=df.height)
+        return compact(out) if compacted else out
     schema = df.schema  # built once: every access builds it anew from the columns
     private = [c for c in schema if c.startswith("_")] if keep_private else []
     unknown = [c for c in schema if c not in SCHEMA and c not in private]

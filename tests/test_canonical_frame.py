@@ -69,3 +69,21 @@ def test_by_value_works_on_each_distinct_value_once():
     folder = df.select(by_value(df, "file", lambda p: p.str.replace(r"/[^/]*$", "")).alias("folder"))
     assert folder.schema["folder"] == pl.Categorical
     assert folder.get_column("folder").cast(pl.String).to_list() == ["a", "b", "a", None]
+
+
+def test_canonical_frame_leaves_the_callers_frames_whole(frame):
+    """Watch mode caches each source's finalized frame and builds the canonical
+    frame from it again on every evaluation: building must not empty it."""
+    from auditor.engine import canonical_frame
+
+    cached = frame.head(50)
+    first = canonical_frame([cached])
+    assert cached.shape == (50, frame.width)
+    assert canonical_frame([cached]).equals(first)
+
+
+def test_a_frame_without_columns_conforms_to_no_rows():
+    from auditor.schema import conform
+
+    assert conform(pl.DataFrame()).height == 0
+    assert conform(pl.DataFrame(), compacted=True).height == 0

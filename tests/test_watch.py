@@ -432,6 +432,52 @@ def test_restart_after_kill_9_loses_and_repeats_nothing(tmp_path):
     assert any("watch stopped" in s for s in out2.stderr)
 
 
+@pytest.mark.parametrize("junk", [
+    'PHP Warning:  Undefined array key "billing" in /var/www/html/wp-content/plugins/x/x.php on line 12\n',
+    "{not json at all\n",
+    "body: {\"events_received\":1}\n",  # a body line arriving long after its header
+])
+def test_one_unparseable_line_neither_stops_the_watcher_nor_a_restart(tmp_path, junk):
+    """Regression: a line that parses to nothing, after a fresh entry, ended the watcher
+    (ColumnNotFoundError) at once and again on every restart."""
+    logs = tmp_path / "wc-logs"
+    logs.mkdir()
+    path = log_path(logs)
+    path.touch()
+    proc = _spawn(tmp_path, str(logs))
+    out = Reader(proc)
+    try:
+        wait_for(out.started, what="watcher start")
+        append(path, exchange("120000000000001"))
+        wait_for(lambda: _offsets(tmp_path / "proc.db").get(str(path)) == path.stat().st_size, what="entry read")
+        time.sleep(1.2)  # past the quiet period: the junk line arrives on its own
+        append(path, junk)
+        wait_for(lambda: out.stderr and _offsets(tmp_path / "proc.db").get(str(path)) == path.stat().st_size
+                 or proc.poll() is not None, what="junk line read")
+        time.sleep(1.2)  # an evaluation or two on the window with the junk
+        append(path, exchange("120000000000002", error=True))
+        wait_for(lambda: out.firing("120000000000002") or proc.poll() is not None, what="alert after the junk line")
+        assert proc.poll() is None, "".join(out.stderr)
+        assert out.firing("120000000000002")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0, "".join(out.stderr)
+    # restarted on the same store and files, with the same rows back in its window
+    proc2 = _spawn(tmp_path, str(logs))
+    out2 = Reader(proc2)
+    try:
+        wait_for(out2.started, what="restart")
+        append(path, exchange("120000000000003", error=True))
+        wait_for(lambda: out2.firing("120000000000003") or proc2.poll() is not None, what="alert after restart")
+        assert proc2.poll() is None, "".join(out2.stderr)
+    finally:
+        proc2.send_signal(signal.SIGINT)
+        proc2.wait(timeout=30)
+    assert proc2.returncode == 0, "".join(out2.stderr)
+    assert not any("internal error" in s for s in out.stderr + out2.stderr)
+
+
 class _Hook(http.server.BaseHTTPRequestHandler):
     received: list[dict] = []
     fail_first = 0

@@ -27,6 +27,7 @@ from typing import Any, Callable
 from sqlalchemy.engine import Engine
 
 from ..engine import run_checks
+from ..redact import redact_text
 from ..registry import PluginProblem, Registry
 from ..ruleset import Ruleset
 from .alerts import AlertBook
@@ -76,6 +77,7 @@ class WatchSummary:
     truncations: int = 0
     copies_skipped: int = 0
     evaluations: int = 0
+    failed_evaluations: int = 0
     firing: int = 0
     reminders: int = 0
     resolved: int = 0
@@ -97,6 +99,8 @@ class WatchSummary:
             parts.append(f"{self.rotations} rename(s), {self.truncations} truncation(s), {self.copies_skipped} copy(ies) not re-read")
         if self.webhook_sent or self.webhook_failed or self.webhook_pending:
             parts.append(f"webhook: {self.webhook_sent} sent, {self.webhook_failed} failed, {self.webhook_pending} pending")
+        if self.failed_evaluations:
+            parts.append(f"{self.failed_evaluations} evaluation(s) failed")
         if self.problems:
             parts.append(f"{len(self.problems)} plugin problem(s)")
         return "; ".join(parts) + "."
@@ -230,7 +234,7 @@ class Watcher:
                 if job.error is None and job.result is not None:
                     self._apply(*job.result, full=True, as_of=job.as_of)
                 elif job.error is not None:
-                    self.note(f"full evaluation failed: {type(job.error).__name__}: {job.error}")
+                    self._evaluation_failed(job.error)
                 # spaced by its own cost, so a big window never eats the CPU
                 next_tick = time.monotonic() + max(cfg.tick_s, 2 * job.cost)
             if first:
@@ -281,16 +285,27 @@ class Watcher:
 
     def _evaluate_and_commit(self, *, full: bool = True, fresh: bool = True) -> None:
         now = datetime.now(UTC)
-        if full:
-            result = self._compute(self.window.frame(), now)
-        elif fresh:
-            result = self._compute(self.window.recent_frame(self.config.fast_s, self.config.fast_rows), now)
-        else:
-            result = None  # nothing new and no full pass due: only commit state
+        try:
+            if full:
+                result = self._compute(self.window.frame(), now)
+            elif fresh:
+                result = self._compute(self.window.recent_frame(self.config.fast_s, self.config.fast_rows), now)
+            else:
+                result = None  # nothing new and no full pass due: only commit state
+        except Exception as exc:  # noqa: BLE001 - one bad evaluation must not stop monitoring
+            # the offsets still commit (the window keeps its rows): a restart would
+            # only meet the same data again, so dying here would crash-loop
+            self._evaluation_failed(exc)
+            result = None
         if result is None:
             self._apply([], set(), [], now, full=False, evaluated=False)
         else:
             self._apply(*result, full=full)
+
+    def _evaluation_failed(self, exc: BaseException) -> None:
+        """Say once per kind of failure that an evaluation failed; the watcher goes on."""
+        self.summary.failed_evaluations += 1
+        self._report_problems([PluginProblem("capi-audit", "watch evaluation", redact_text(f"{type(exc).__name__}: {exc}"))])
 
     def _apply(self, findings: list, accounts: set, problems: list[PluginProblem], now: datetime, *, full: bool,
                as_of: datetime | None = None, evaluated: bool = True) -> None:

@@ -69,8 +69,13 @@ class Window:
             marks.setdefault(ch.uid, (ch.start, ch.start_line))
             source = self.registry.sources[ch.source]
             ctx = self.contexts.setdefault(source.name, ParseContext(source=source.name, options=self.options))
-            text = _decode(ch.data, ch.start == 0)
-            batch, rejects = _lines_frame(text, ch.path, ch.start_line, ch.data.endswith(b"\n"))
+            try:
+                text = _decode(ch.data, ch.start == 0)
+                batch, rejects = _lines_frame(text, ch.path, ch.start_line, ch.data.endswith(b"\n"))
+            except Exception as exc:  # noqa: BLE001 - never stop watching over one chunk
+                if not ch.warm:
+                    self.summary.add_error(ch.path, ch.start_line, f"unreadable bytes ({type(exc).__name__})")
+                continue
             if not ch.warm:
                 self.summary.add_errors(rejects)
                 self.summary.skipped_lines += rejects.height
