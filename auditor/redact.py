@@ -13,8 +13,10 @@ when they are hashes: a report never needs them.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import polars as pl
 
@@ -35,6 +37,10 @@ class _Rule:
     replacement: str  # uses ${name} groups; converted for Python
 
 
+# Word characters of any script: e-mails may be written with IDN domains or
+# accented local parts (josé@exämple.example); a TLD is letters or punycode.
+_EMAIL = r"(?i)[\w.%+\-]+@[\w\-]+(\.[\w\-]+)*\.(xn--[a-z0-9\-]+|[^\W\d_]{2,})"
+
 _RULES: tuple[_Rule, ...] = (
     # secrets in URLs, form bodies, dict reprs and JSON: access_token=..., 'access_token': '...'
     _Rule(
@@ -50,15 +56,25 @@ _RULES: tuple[_Rule, ...] = (
         rf"""(?i)(?P<k>["']({_PII_KEYS})["']\s*(:|=>)\s*["'])(?P<v>[^"'\n]{{1,200}})(?P<q>["'])""",
         "${k}[redacted]${q}",
     ),
-    # e-mail addresses anywhere (also URL-encoded @)
-    _Rule(r"(?i)[A-Z0-9._%+\-]+(@|%40)[A-Z0-9.\-]+\.[A-Z]{2,}", "[email]"),
-    # phones: international form, or (650) 555-1212 / 650-555-1212 style
-    _Rule(r"\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?([\s.\-]?\d{2,4}){2,4}\b", "[phone]"),
+    # e-mail addresses anywhere (after decoding; %40 kept for the undecoded column path)
+    _Rule(_EMAIL, "[email]"),
+    _Rule(r"(?i)[A-Z0-9._%+\-]+%40[A-Z0-9.\-]+\.[A-Z]{2,}", "[email]"),
+    # phones: international form with + or 00, (650) 555-1212 / 650-555-1212 style,
+    # national forms with a trunk 0 (0170/5556667, 07700 900462, 01701234567), and
+    # bare numbers with a country code (4917033344455).  Bare 13-digit numbers that
+    # start 15-19 are millisecond times (fbp/fbc, event_time) and are kept; 15+
+    # digits are pixel, app and business ids.
+    _Rule(r"\+\d{1,3}[\s.\-]?\(?\d{1,4}\)?([\s.\-/]?\d{2,4}){2,4}\b", "[phone]"),
+    _Rule(r"\b00\d{1,3}[\s.\-/]?\(?\d{1,4}\)?([\s.\-/]?\d{2,4}){2,4}\b", "[phone]"),
     _Rule(r"\(\d{3}\)\s?\d{3}[\s.\-]?\d{4}\b", "[phone]"),
     _Rule(r"\b\d{3}[\s.\-]\d{3}[\s.\-]\d{4}\b", "[phone]"),
-    # IPv4 and IPv6 (at least four groups, or a '::' form)
+    _Rule(r"\b0\d{2,4}[\s/.\-]\d{5,8}\b", "[phone]"),
+    _Rule(r"\b0\d{9,10}\b", "[phone]"),
+    _Rule(r"\b(\d{11,12}|\d{14}|[02-9]\d{12}|1[0-4]\d{11})\b", "[phone]"),
+    # IPv4 and IPv6 (full form, or a '::' short form such as 2001:db8::b1 / fe80::1)
     _Rule(r"\b(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\b", "[ip]"),
     _Rule(r"(?i)\b[0-9a-f]{1,4}(::?[0-9a-f]{1,4}){3,7}\b", "[ip]"),
+    _Rule(r"(?i)\b[0-9a-f]{1,4}(:[0-9a-f]{1,4})*::([0-9a-f]{1,4}(:[0-9a-f]{1,4})*)?\b", "[ip]"),
 )
 
 
@@ -69,23 +85,69 @@ def _python_replacement(rep: str) -> str:
 _COMPILED = tuple((re.compile(r.pattern), _python_replacement(r.replacement)) for r in _RULES)
 _HASH_ONLY = re.compile(rf"^{_HEX64}$")
 
+#: Text that may hide a value behind an encoding: percent-escapes, HTML
+#: entities, JSON \u escapes.  Such text is decoded before the rules run.
+ENCODED = r"%[0-9A-Fa-f]{2}|&(#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});|\\u[0-9A-Fa-f]{4}"
+_ENCODED = re.compile(ENCODED)
+_JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
+_DECODE_ROUNDS = 6
+
+
+def _json_unescape(m: re.Match) -> str:
+    code = int(m.group(1), 16)
+    return m.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def decoded(text: str) -> str:
+    """``text`` with percent-encoding (repeatedly: ``%2540`` is ``@``), HTML
+    entities and JSON ``\\u`` escapes decoded, so an encoded secret or e-mail
+    meets the same rules as a plain one."""
+    for _ in range(_DECODE_ROUNDS):
+        if not _ENCODED.search(text):
+            break
+        before = text
+        if "%" in text:
+            text = unquote(text, errors="replace")
+        if "&" in text:
+            text = html.unescape(text)
+        if "\\u" in text:
+            text = _JSON_ESCAPE.sub(_json_unescape, text)
+        if text == before:
+            break
+    return text
+
 
 def redact_text(text: object) -> str:
     """Mask e-mails, phones, IPs, names/addresses under customer keys and
-    tokens in ``text``.  Accepts anything (``str()`` of it is redacted)."""
+    tokens in ``text``, encoded or not (an encoded text comes back decoded).
+    Accepts anything (``str()`` of it is redacted)."""
     if text is None:
         return ""
     s = text if isinstance(text, str) else str(text)
+    s = decoded(s)
     for rx, rep in _COMPILED:
         s = rx.sub(rep, s)
     return s
 
 
+def _redact_series(values: pl.Series) -> pl.Series:
+    """Plain values through the Polars rules; encoded ones decoded in Python first."""
+    values = values.cast(pl.String)
+    encoded = values.str.contains(ENCODED).fill_null(False)
+    plain_expr = pl.col("v")
+    for rule in _RULES:
+        plain_expr = plain_expr.str.replace_all(rule.pattern, rule.replacement)
+    out = pl.DataFrame({"v": values}).select(plain_expr).to_series()
+    if encoded.any():
+        idx = encoded.arg_true()
+        fixed = pl.Series([redact_text(v) for v in values.gather(idx)], dtype=pl.String)
+        out = out.scatter(idx, fixed)
+    return out.alias(values.name)
+
+
 def redact_expr(expr: pl.Expr) -> pl.Expr:
     """Polars version of :func:`redact_text` for whole string columns."""
-    for rule in _RULES:
-        expr = expr.str.replace_all(rule.pattern, rule.replacement)
-    return expr
+    return expr.map_batches(_redact_series, return_dtype=pl.String)
 
 
 def redact_obj(obj):
