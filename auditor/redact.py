@@ -150,12 +150,16 @@ def redact_expr(expr: pl.Expr) -> pl.Expr:
     return expr.map_batches(_redact_series, return_dtype=pl.String)
 
 
+#: Report fields that hold a pixel / dataset id: digits there are an id, never a phone.
+_ID_KEYS = frozenset({"account", "pixel_id", "pixel", "dataset_id"})
+
+
 def redact_obj(obj):
     """Redact every string inside a JSON-like structure (dict/list/str)."""
     if isinstance(obj, str):
         return redact_text(obj)
     if isinstance(obj, dict):
-        return {k: redact_obj(v) for k, v in obj.items()}
+        return {k: v if k in _ID_KEYS and isinstance(v, str) and v.isdigit() else redact_obj(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [redact_obj(v) for v in obj]
     return obj
