@@ -7,6 +7,7 @@ The engine only talks to plugins through the registered :class:`Source` and
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -122,66 +123,15 @@ def parse_units(
             raise StrictModeError(f"plugin {plugin!r} failed in {what}: {problem.error}") from exc
         problems.append(problem)
 
+    by_source = _assign_sources(units, registry, force_source, summary, problems)
     pool = ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="capi-audit-parse")
-    for unit in units:
-        stats = ReadStats()
-        try:
-            if force_source:
-                source = registry.sources[force_source]
-            else:
-                source, _ = pick_source(unit, registry.sources, problems)
-        except (OSError, EOFError, ValueError) as exc:
-            summary.add_error(unit.name, 0, f"cannot read: {type(exc).__name__}: {exc}")
-            continue
-        if source is None:
-            summary.unrecognised_files += 1
-            summary.add_error(unit.name, 0, "no source plugin recognises this file (use --source to force one)")
-            continue
-        ctx = contexts.setdefault(source.name, ParseContext(source=source.name, options=options))
-        pending: deque = deque()  # (batch, future) parsed on the pool, handled in input order
-
-        def handle(batch: pl.DataFrame, outcome: Any) -> None:
-            if isinstance(outcome, BaseException):
-                fail(source.plugin, f"parse {source.name} ({unit.name})", outcome)
-                summary.add_error(unit.name, int(batch["line"][0]), f"source {source.name} failed on this batch")
-                return
-            rows, bad = outcome
-            if bad is not None and not bad.is_empty():
-                bad = bad.select(
-                    pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64), pl.col("reason").cast(pl.String)
-                )
-                summary.add_errors(bad)
-                summary.skipped_lines += bad.height
-            spill.append(source.name, rows)
-
-        def drain(keep: int) -> None:
-            while len(pending) > keep:
-                batch, future = pending.popleft()
-                handle(batch, future.exception() or future.result())
-
-        try:
-            for batch, rejects in read_batches(unit, source.framing, source.entry_start, stats=stats):
-                summary.add_errors(rejects)
-                summary.skipped_lines += rejects.height
-                if batch.is_empty():
-                    continue
-                if source.thread_safe_parse:
-                    pending.append((batch, pool.submit(_parse_batch, source, batch, ctx)))
-                    drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
-                else:
-                    handle(batch, _parse_outcome(source, batch, ctx))
-            drain(0)
-        except StrictModeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
-            drain(0)  # what was read before the break still counts
-            summary.add_error(unit.name, stats.lines, f"stopped reading: {type(exc).__name__}: {exc}")
-        finally:
-            for _, future in pending:  # only after a strict-mode failure: stop what is in flight
-                future.cancel() or future.exception()
-        if progress:
-            progress(unit.size)
-    pool.shutdown(wait=True)
+    try:
+        for name in sorted(by_source):
+            source = registry.sources[name]
+            ctx = contexts.setdefault(name, ParseContext(source=name, options=options))
+            _parse_source(source, by_source[name], ctx, pool, spill, summary, fail, progress)
+    finally:
+        pool.shutdown(wait=True)
 
     for name in spill.sources:
         _finalize(spill, registry.sources[name], contexts[name], fail)
@@ -192,6 +142,118 @@ def parse_units(
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return rows, summary, notes, problems
 
+
+
+#: A parse batch holds up to this many bytes of input.  Small files of one
+#: source are packed into one batch (each row keeps its ``file`` and ``line``),
+#: so the cost of an audit follows its bytes, not its number of files.
+PACK_BYTES = 8 * 1024 * 1024
+
+
+def _assign_sources(
+    units: list[InputUnit], registry: Registry, force_source: str | None, summary: "InputSummary",
+    problems: list[PluginProblem],
+) -> dict[str, list[InputUnit]]:
+    """Each readable unit under the source that reads it (units keep their sorted order)."""
+    by_source: dict[str, list[InputUnit]] = {}
+    for unit in units:
+        try:
+            source = registry.sources[force_source] if force_source else pick_source(unit, registry.sources, problems)[0]
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            summary.add_error(unit.name, 0, f"cannot read: {type(exc).__name__}: {exc}")
+            continue
+        if source is None:
+            summary.unrecognised_files += 1
+            summary.add_error(unit.name, 0, "no source plugin recognises this file (use --source to force one)")
+            continue
+        by_source.setdefault(source.name, []).append(unit)
+    return by_source
+
+
+class _Pack:
+    """Batches of consecutive files gathered until :data:`PACK_BYTES`."""
+
+    def __init__(self) -> None:
+        self.frames: list[pl.DataFrame] = []
+        self.bytes = 0
+
+    def add(self, batch: pl.DataFrame, size: int) -> None:
+        self.frames.append(batch)
+        self.bytes += size
+
+    def take(self) -> pl.DataFrame:
+        frames, self.frames, self.bytes = self.frames, [], 0
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=True)
+
+
+def _parse_source(
+    source: Any,
+    units: list[InputUnit],
+    ctx: ParseContext,
+    pool: ThreadPoolExecutor,
+    spill: SpillWriter,
+    summary: "InputSummary",
+    fail: Callable[[str, str, BaseException], None],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Read ``units`` (all of ``source``) as packed batches, parse them (two at
+    a time on the pool when the source allows it) and spill the rows in input order."""
+    pending: deque = deque()  # (batch, future) parsed on the pool, handled in input order
+
+    def handle(batch: pl.DataFrame, outcome: Any) -> None:
+        if isinstance(outcome, BaseException):
+            files = batch.group_by("file", maintain_order=True).agg(pl.col("line").first())
+            fail(source.plugin, f"parse {source.name} ({files.get_column('file')[0]})", outcome)
+            for file, line in files.iter_rows():
+                summary.add_error(file, int(line), f"source {source.name} failed on this batch")
+            return
+        rows, bad = outcome
+        if bad is not None and not bad.is_empty():
+            bad = bad.select(pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64), pl.col("reason").cast(pl.String))
+            summary.add_errors(bad)
+            summary.skipped_lines += bad.height
+        spill.append(source.name, rows)
+
+    def drain(keep: int) -> None:
+        while len(pending) > keep:
+            batch, future = pending.popleft()
+            handle(batch, future.exception() or future.result())
+
+    def submit(batch: pl.DataFrame) -> None:
+        if source.thread_safe_parse:
+            pending.append((batch, pool.submit(_parse_batch, source, batch, ctx)))
+            drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
+        else:
+            handle(batch, _parse_outcome(source, batch, ctx))
+
+    pack = _Pack()
+    try:
+        for unit in units:
+            stats = ReadStats()
+            counted = 0
+            try:
+                for batch, rejects in read_batches(unit, source.framing, source.entry_start, stats=stats):
+                    summary.add_errors(rejects)
+                    summary.skipped_lines += rejects.height
+                    size, counted = stats.bytes_read - counted, stats.bytes_read
+                    if batch.is_empty():
+                        continue
+                    pack.add(batch, size)
+                    if pack.bytes >= PACK_BYTES:
+                        submit(pack.take())
+            except StrictModeError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
+                # what was read before the break still counts (it stays in the pack)
+                summary.add_error(unit.name, stats.lines, f"stopped reading: {type(exc).__name__}: {exc}")
+            if progress:
+                progress(unit.size)
+        if pack.frames:
+            submit(pack.take())
+        drain(0)
+    finally:
+        for _, future in pending:  # only after a strict-mode failure: stop what is in flight
+            future.cancel() or future.exception()
 
 def _finalize(spill: SpillWriter, source: Any, ctx: ParseContext, fail: Callable[[str, str, BaseException], None]) -> None:
     """Run ``source.finalize`` over the source's spilled rows (only the columns

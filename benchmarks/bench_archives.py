@@ -514,14 +514,16 @@ class ShopifyShop:
         self.number += 1
         oid, number = self.oid, self.number
         c = rng.choice(self.customers)
-        n_items = rng.choice([1, 1, 2, 2, 2, 3, 3, 4])
-        items, subtotal, tax_total, grams = [], 0, 0, 0
+        n_items = rng.choice([1, 2, 2, 3, 3, 3, 4, 5])
+        discount = rng.random() < 0.35
+        items, subtotal, tax_total, grams, disc = [], 0, 0, 0, 0
         for p in rng.sample(self.products, min(n_items, len(self.products))):
             self.line_id += rng.randint(100, 9999)
             q = 1 if rng.random() < 0.85 else 2
             cents = p[2]
             tax = int(round(cents * q * self.tax_rate / (1 + self.tax_rate)))
             subtotal += cents * q
+            disc += cents * q // 10 if discount else 0
             tax_total += tax
             grams += p[6] * q
             variant = rng.choice(["Default Title", "S", "M", "L", "Natural", "Charcoal"])
@@ -536,9 +538,13 @@ class ShopifyShop:
                 "variant_title": None if variant == "Default Title" else variant, "vendor": p[5],
                 "tax_lines": [{"channel_liable": False, "price": self.money(tax), "price_set": self.mset(self.money(tax)),
                                "rate": self.tax_rate, "title": "VAT" if self.currency != "USD" else "State Tax"}],
-                "duties": [], "discount_allocations": []})
-        shipping = 0 if subtotal >= 50000 or kind == "pos" else 4900
-        total = subtotal + shipping
+                "duties": [], "discount_allocations": [{"amount": self.money(cents * q // 10), "amount_set": self.mset(self.money(cents * q // 10)),
+                                                       "discount_application_index": 0}] if discount else []})
+            if rng.random() < 0.2:
+                items[-1]["properties"] = [{"name": "Gift wrap", "value": "Yes"}, {"name": "_gift_message", "value": rng.choice(
+                    ["Happy birthday!", "Tillykke med dagen", "Alles Gute", "Enjoy :)"])}]
+        shipping = 0 if subtotal - disc >= 50000 or kind == "pos" else 4900
+        total = subtotal - disc + shipping
         off = "+01:00" if self.currency != "USD" else "-05:00"
         shift = 3600 if self.currency != "USD" else -5 * 3600
         local = lambda x: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(x + shift)) + off  # noqa: E731
@@ -554,8 +560,8 @@ class ShopifyShop:
                                "session_hash": None, "user_agent": s["ua"]} if kind == "web" else None,
             "closed_at": None, "company": None, "confirmation_number": rng.b64(9).upper().replace("-", "X").replace("_", "Y"),
             "confirmed": True, "contact_email": c["email"], "created_at": local(t), "currency": self.currency,
-            "current_shipping_price_set": self.mset(self.money(shipping)), "current_subtotal_price": self.money(subtotal),
-            "current_subtotal_price_set": self.mset(self.money(subtotal)), "current_total_additional_fees_set": None,
+            "current_shipping_price_set": self.mset(self.money(shipping)), "current_subtotal_price": self.money(subtotal - disc),
+            "current_subtotal_price_set": self.mset(self.money(subtotal - disc)), "current_total_additional_fees_set": None,
             "current_total_discounts": "0.00", "current_total_discounts_set": self.mset("0.00"), "current_total_duties_set": None,
             "current_total_price": self.money(total), "current_total_price_set": self.mset(self.money(total)),
             "current_total_tax": self.money(tax_total), "current_total_tax_set": self.mset(self.money(tax_total)),
@@ -571,8 +577,8 @@ class ShopifyShop:
             "payment_gateway_names": [rng.choice(["shopify_payments", "paypal", "mobilepay", "klarna"])], "phone": None,
             "po_number": None, "presentment_currency": self.currency, "processed_at": local(t - 1), "reference": None,
             "referring_site": "https://l.facebook.com/" if s["fbclid"] else rng.choice([None, "https://www.google.com/", ""]),
-            "source_identifier": None, "source_name": kind, "source_url": None, "subtotal_price": self.money(subtotal),
-            "subtotal_price_set": self.mset(self.money(subtotal)), "tags": "", "tax_exempt": False,
+            "source_identifier": None, "source_name": kind, "source_url": None, "subtotal_price": self.money(subtotal - disc),
+            "subtotal_price_set": self.mset(self.money(subtotal - disc)), "tags": "", "tax_exempt": False,
             "tax_lines": [{"price": self.money(tax_total), "rate": self.tax_rate, "title": "VAT", "price_set": self.mset(self.money(tax_total)),
                            "channel_liable": False}],
             "taxes_included": self.currency != "USD", "test": False, "token": rng.hexs(32),
@@ -601,6 +607,14 @@ class ShopifyShop:
                                 "tax_lines": [], "discount_allocations": []}] if kind == "web" else [],
             "returns": [], "line_item_groups": [],
         }
+        if discount:
+            code = rng.choice(["WELCOME10", "AUTUMN10", "NEWSLETTER10", "VIP10"])
+            amount = self.money(disc)
+            body["discount_codes"] = [{"code": code, "amount": amount, "type": "percentage"}]
+            body["discount_applications"] = [{"target_type": "line_item", "type": "discount_code", "value": "10.0", "value_type": "percentage",
+                                              "allocation_method": "across", "target_selection": "all", "code": code}]
+            body["total_discounts"] = body["current_total_discounts"] = amount
+            body["total_discounts_set"] = body["current_total_discounts_set"] = self.mset(amount)
         if kind == "pos":
             body.update(browser_ip=None, client_details=None, landing_site=None, referring_site=None, contact_email=None, email="",
                         customer=None, billing_address=None, shipping_address=None, note_attributes=[])
@@ -848,7 +862,7 @@ def write_graph_day(root: Path, rng: R, slug: str, pixel: str, day: int, target_
     lines, size = [], 0
     t = day + rng.randint(0, 600)
     while size < target_bytes and t < day + 86400:
-        t += rng.randint(60, 900)
+        t += rng.randint(20, 240)
         sent = rng.choice([1, 5, 10, 25, 50, 50, 100])
         if rng.random() < err_rate:
             kind = rng.choice(["rate", "rate", "token", "params", "unexpected"])
@@ -879,17 +893,19 @@ def gen_mixed(out: Path, scale: float, seed: int) -> dict:
     n_days = max(1, math.ceil(days_f))
     k = days_f / n_days            # volume factor so that sizes stay proportional to scale
     start = epoch(2026, 9, 1)
-    # WooCommerce: 8 shops x days, ~105 MB at scale 1
+    # WooCommerce: 8 shops x days, ~125 MB uncompressed (~100 MB on disk) at scale 1
     woo = [WooShop(rng, *spec) for spec in WOO_SPEC]
     woo[1].token_expired_from = start + int(n_days * 0.6 * 86400)  # one shop's token expires mid-window
+    ww = [rng.uniform(0.5, 1.5) for _ in woo]
     for i, shop in enumerate(woo):
-        per_day = 105 * MB / 8 / 30 * rng.uniform(0.5, 1.5) * k
+        per_day = 125 * MB / 30 * ww[i] / sum(ww) * k
         for dd in range(n_days):
             shop.write_day(out / "woocommerce", start + dd * 86400, per_day, gz=rng.random() < 0.2)
     # Shopify: 4 shops, ~2,700 delivery files at scale 1
     shops = make_shops(rng, 4, first=2)
+    sw = [rng.uniform(0.7, 1.3) for _ in shops]
     for i, shop in enumerate(shops):
-        n_orders = max(1, round(2700 * scale / 4 / 2.06 * rng.uniform(0.7, 1.3)))
+        n_orders = max(1, round(2900 * scale / 2.06 * sw[i] / sum(sw)))
         orders = shop_orders(rng, shop, start, days_f if days_f < n_days else n_days, n_orders)
         write_deliveries(out / "shopify", rng, shop, orders)
         if i < 2:  # two of them run a server-side GTM container whose Meta tag sends their purchases

@@ -135,6 +135,7 @@ def test_parallel_parse_gives_the_same_rows_in_the_same_order(monkeypatch):
     from conftest import SAMPLES
 
     monkeypatch.setattr(engine, "read_batches", functools.partial(engine.read_batches, chunk_bytes=20_000))
+    monkeypatch.setattr(engine, "PACK_BYTES", 20_000)
     registry = Registry.collect(load_plugins().pm)
     units, _ = expand([str(SAMPLES / "woocommerce"), str(SAMPLES / "graph_api")])
     parallel, summary_p, notes_p, _ = engine.parse_units(units, registry)
@@ -146,3 +147,59 @@ def test_parallel_parse_gives_the_same_rows_in_the_same_order(monkeypatch):
     assert parallel.height > 2000
     assert parallel.equals(sequential)
     assert summary_p.errors == summary_s.errors and notes_p == notes_s
+
+
+def _split_into_small_files(folder, tmp):
+    """Every sample file cut at entry/record boundaries into pieces of a few lines,
+    each its own file in the same folder order (what a webhook-per-file archive looks like)."""
+    import gzip as _gzip
+
+    out = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".zip" or path.name.endswith(".md"):
+            continue
+        data = _gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+        rel = path.relative_to(folder)
+        target = tmp / rel.parent
+        target.mkdir(parents=True, exist_ok=True)
+        (target / rel.name.removesuffix(".gz")).write_bytes(data)
+        out.append(target / rel.name.removesuffix(".gz"))
+    return out
+
+
+def test_packed_batches_give_the_same_rows_as_one_batch_per_file(monkeypatch, tmp_path):
+    """Small files of one source are packed into one parse batch; every source must
+    keep each file's records apart (a file's first lines never join the previous
+    file's last entry) and give exactly the rows it gives file by file."""
+    import auditor.engine as engine
+    from auditor.plugin_manager import load_plugins
+    from auditor.registry import Registry
+    from conftest import SAMPLES
+
+    registry = Registry.collect(load_plugins().pm)
+    _split_into_small_files(SAMPLES, tmp_path)
+    # a WooCommerce file that starts with the tail of an entry of the previous day's file,
+    # and a Graph API log whose first line continues a record: packed right after others
+    woo = tmp_path / "woocommerce" / "healthy-shop"
+    (woo / "facebook_for_woocommerce-2026-03-03-zz0.log").write_text(
+        "code: 200\nmessage: OK\nbody: {\"events_received\":1,\"messages\":[],\"fbtrace_id\":\"AzzzBTk0-IjK6b7gpLlZyY4\"}\n"
+    )
+    (tmp_path / "graph_api" / "zz-continued.log").write_text('  "fbtrace_id": "AbcdefghIjK6b7gpLlZyY4"}\n')
+    units, _ = expand([str(tmp_path)])
+
+    def rows_and_summary():
+        rows, summary, notes, problems = engine.parse_units(units, registry)
+        try:
+            frame = rows.frame()
+        finally:
+            rows.close()
+        return frame, summary, notes, problems
+
+    packed, summary_p, notes_p, problems_p = rows_and_summary()
+    monkeypatch.setattr(engine, "PACK_BYTES", 1)  # every file (every read block) its own batch
+    single, summary_s, notes_s, problems_s = rows_and_summary()
+    assert packed.height > 2000 and not problems_p and not problems_s
+    assert summary_p.by_source == summary_s.by_source
+    assert sorted(map(str, summary_p.errors)) == sorted(map(str, summary_s.errors))
+    assert notes_p == notes_s
+    assert packed.equals(single)

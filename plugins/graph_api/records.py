@@ -66,8 +66,11 @@ def group_records(batch: pl.DataFrame) -> pl.DataFrame:
     prev_complete = ((b("_brace") | b("_ts")) & b("_closes")).shift(1).fill_null(False)
     prefix = b("_colon_ws") | (b("_ts") & ~b("_closes_ws"))
     prev_prefix = pl.when(~b("_blank")).then(prefix).otherwise(None).shift(1).forward_fill().fill_null(False)
+    # a batch may hold several files (small files are packed): each starts a record
+    new_file = pl.col("file") != pl.col("file").shift(1, fill_value="\0")
     start = (
-        prev_complete
+        new_file
+        | prev_complete
         | b("_ts")
         | ((b("_brace") | b("_doctype")) & ~after_colon & ~after_announce)
         | (b("_html") & ~after_colon & ~after_gt & ~after_announce)
