@@ -38,7 +38,9 @@ Shapes (``--scale 1.0`` sizes):
 * ``sgtm``    -- server-side GTM Cloud Storage sink shards
   ``run.googleapis.com/{stdout,requests}/YYYY/MM/DD/HH:00:00_HH:59:59_S0.json``:
   168 files, ~128 MB, 3-5 pixels, Stape Meta-tag Request/Response logs as
-  ``textPayload`` (older revision) or ``jsonPayload``, GA4 hits, 2-5 % Graph errors;
+  ``textPayload`` (older revision) or ``jsonPayload``, GA4 hits, 2-5 % Graph errors.
+  That is ~97k lines, not 500k: a real LogEntry line is 0.9-3 KB, so 128 MB of
+  them cannot be 500k lines (the byte size was kept);
 * ``shopify`` -- 20,000 webhook delivery files ``shopify/<shop>/deliveries/
   YYYY-MM-DD/orders-create-<webhook-id>.json`` (~13 KB each): ``{"headers",
   "body"}`` envelopes (raw body string; some lowercase list headers with an
@@ -76,6 +78,7 @@ import bisect
 import gzip
 import hashlib
 import hmac
+import itertools
 import json
 import math
 import os
@@ -110,7 +113,7 @@ USER_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:136.0) Gecko/20100101 Firefox/136.0",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3 Safari/605.1.15",
 ]
-UA_CUM = list(__import__("itertools").accumulate([22, 12, 10, 14, 8, 6, 12, 5, 4, 7]))
+UA_CUM = list(itertools.accumulate([22, 12, 10, 14, 8, 6, 12, 5, 4, 7]))
 
 LOCALES = {
     "dk": dict(first=["Mette", "Lars", "Sofie", "Mads", "Ida", "Frederik", "Emma", "Rasmus", "Freja", "Anders", "Karen", "Søren"],
@@ -274,7 +277,7 @@ ERROR_KINDS = ["token", "params", "params", "old", "rate", "unexpected"]
 
 EVENT_MIX = [("page_view", "PageView", 0.40), ("view_item", "ViewContent", 0.25), ("add_to_cart", "AddToCart", 0.15),
              ("begin_checkout", "InitiateCheckout", 0.10), ("purchase", "Purchase", 0.10)]
-EVENT_CUM = list(__import__("itertools").accumulate(w for _, _, w in EVENT_MIX))
+EVENT_CUM = list(itertools.accumulate(w for _, _, w in EVENT_MIX))
 
 
 class SgtmContainer:
@@ -289,7 +292,7 @@ class SgtmContainer:
         self.customers = customers(rng, locale, 400, 7713029548261193001 + rng.getrandbits(20))
         self.instances = ["00bf4bf02d" + rng.hexs(22) for _ in range(rng.randint(3, 6))]
         self.tokens = {p: rng.token() for p in pixels}
-        self.pixel_cum = list(__import__("itertools").accumulate(rng.uniform(0.5, 2.0) for _ in pixels))
+        self.pixel_cum = list(itertools.accumulate(rng.uniform(0.5, 2.0) for _ in pixels))
         self.err_rate = {p: rng.uniform(0.02, 0.05) for p in pixels}
         self.graph = {p: rng.choice(["v20.0", "v21.0", "v22.0"]) for p in pixels}
         self.stape = rng.choice(["stape-gtmss-2.1.3", "stape-gtmss-2.2.0"])
@@ -619,7 +622,8 @@ class ShopifyShop:
             body.update(browser_ip=None, client_details=None, landing_site=None, referring_site=None, contact_email=None, email="",
                         customer=None, billing_address=None, shipping_address=None, note_attributes=[])
         return dict(t=t, id=oid, body=body, total=total, cust=c, sess=s, kind=kind,
-                    items=[((it["title"], it["sku"], int(it["price"].replace(".", "")), ""), it["quantity"]) for it in items],
+                    items=[((it["title"], it["sku"], int(it["price"].replace(".", "")), it["title"].lower().replace(" ", "-")), it["quantity"])
+                           for it in items],
                     value=total / 100.0)
 
     def headers(self, o: dict, topic: str, raw: str, webhook_id: str, trig: int) -> list[tuple[str, str]]:
@@ -1218,11 +1222,10 @@ def baseline_duckdb(root: Path) -> dict:
             f AS (SELECT folder, any_value(shop) AS fshop FROM d WHERE shop IS NOT NULL GROUP BY folder HAVING count(DISTINCT shop) = 1),
             r AS (SELECT coalesce(d.shop, f.fshop, lower(d.host)) AS shop, oid, any_value(price::DECIMAL(18, 2)) AS price
                   FROM d LEFT JOIN f USING (folder) GROUP BY ALL)
-            SELECT shop, count(*), sum(price)::DOUBLE, (SELECT count(*) FROM d) FROM r GROUP BY shop"""
-        for s, n, total, docs in con.execute(q).fetchall():
+            SELECT shop, count(*), sum(price)::DOUBLE FROM r GROUP BY shop"""
+        for s, n, total in con.execute(q).fetchall():
             shops[s] = {"orders": n, "total_price": round(total or 0.0, 2)}
-            nd = docs
-        records += nd
+        records += len(inv["shopify_json"]) + len(inv["shopify_http"])  # one document per file (all were decoded above)
     return totals(dict(sorted(pixels.items())), shops, hits, records)
 
 

@@ -229,7 +229,10 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
         .sort(["account", "logged_at", "file", "line"])
         .with_columns(pl.col("connector_version").shift(1).over("account").alias("prev_version"))
     )
+    # the first appearance of each new version: interleaved logs of instances on two
+    # versions (a rolling update) flip back and forth on every line, one update each
     changes = versions.filter(pl.col("prev_version").is_not_null() & (pl.col("connector_version") != pl.col("prev_version")))
+    changes = changes.unique(["account", "connector_version"], keep="first", maintain_order=True)
     markers = ctx.select(*_ROW_COLS, "connector_version", where=pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
     changes = pl.concat([changes, markers.select(changes.columns)], how="vertical_relaxed").sort(["account", "logged_at"])
     if changes.is_empty():
