@@ -7,7 +7,6 @@ The engine only talks to plugins through the registered :class:`Source` and
 
 from __future__ import annotations
 
-import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any, Callable
 import polars as pl
 
 from .findings import SEVERITY_RANK, Finding
+from .ingest.gzstream import BrokenStream
 from .ingest.inputs import InputUnit
 from .ingest.reader import REJECT_SCHEMA, ReadStats, read_batches
 from .ingest.sniff import pick_source
@@ -159,8 +159,9 @@ def _assign_sources(
     for unit in units:
         try:
             source = registry.sources[force_source] if force_source else pick_source(unit, registry.sources, problems)[0]
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
-            summary.add_error(unit.name, 0, f"cannot read: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
+            cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
+            summary.add_error(unit.name, 0, f"cannot read: {cause}")
             continue
         if source is None:
             summary.unrecognised_files += 1
@@ -245,7 +246,8 @@ def _parse_source(
                 raise
             except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
                 # what was read before the break still counts (it stays in the pack)
-                summary.add_error(unit.name, stats.lines, f"stopped reading: {type(exc).__name__}: {exc}")
+                cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
+                summary.add_error(unit.name, stats.lines, f"stopped reading: {cause}; the lines before it are kept")
             if progress:
                 progress(unit.size)
         if pack.frames:

@@ -12,13 +12,15 @@ that fail later are reported as skipped input, not fatal.
 from __future__ import annotations
 
 import glob
-import gzip
 import io
 import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable
+
+from .gzstream import GzipStream
 
 HEAD_BYTES = 64 * 1024
 
@@ -41,7 +43,8 @@ class InputUnit:
 
 
 def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
-    return lambda: gzip.GzipFile(fileobj=opener(), mode="rb")
+    # not gzip.GzipFile: it drops what it decoded when the stream breaks (GzipStream's docstring)
+    return lambda: GzipStream(opener())
 
 
 def _is_gzip(path: Path) -> bool:
@@ -103,6 +106,23 @@ class _ClosingWrapper(io.RawIOBase):
             super().close()
 
 
+def not_regular(path: Path) -> str | None:
+    """Why ``path`` is not read (a pipe, socket or device would block or never
+    end: only regular files are read), or None for a regular file.  Symbolic
+    links to files are followed; links to folders inside a walked folder are not."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # let the open say why
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    for test, what in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return f"not a regular file ({what}): not read"
+    return "not a regular file: not read"
+
+
 def _display(path: Path, base: Path | None) -> str:
     if base is not None:
         try:
@@ -136,11 +156,18 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                         fpath = Path(root) / fname
                         if fname.startswith(".") or fname.upper().startswith("README") or fname.endswith(".md"):
                             continue  # hidden files and documentation next to the logs
+                        special = not_regular(fpath)
+                        if special:
+                            skipped.append((_display(fpath, path), special))
+                            continue
                         try:
                             units.extend(_file_units(fpath, _display(fpath, path)))
                         except (OSError, zipfile.BadZipFile, EOFError) as exc:
                             skipped.append((_display(fpath, path), f"cannot read: {exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"))
             else:
+                special = not_regular(path)
+                if special:
+                    raise InputError(f"{raw}: {special}")
                 try:
                     with open(path, "rb"):
                         pass

@@ -10,7 +10,11 @@ file:line.  CRLF, a UTF-8 BOM and UTF-16 files are handled.
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO, Iterator
 
@@ -24,6 +28,8 @@ READ_STEP = 1024 * 1024
 MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
 #: Lines longer than this are cut (and counted) so one runaway line cannot eat memory.
 MAX_LINE_CHARS = 1024 * 1024
+#: While reading, a line is kept up to this many bytes; the rest of it is dropped unread.
+MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
 
 _CONTROL = r"[\x00-\x08\x0e-\x1f]"
 
@@ -47,9 +53,10 @@ def _lines_frame(text: str, file: str, start_line: int, ends_with_newline: bool)
     lines = pl.Series("text", [text]).str.split("\n").explode(empty_as_null=False)
     if ends_with_newline and len(lines):
         lines = lines.head(len(lines) - 1)
-    frame = pl.DataFrame({"text": lines}).with_row_index("line", offset=start_line).select(
+    # Int64 line numbers from the start: a row index is 32-bit and a file may hold more lines
+    frame = pl.DataFrame({"text": lines}).select(
         pl.lit(file).alias("file"),
-        pl.col("line").cast(pl.Int64),
+        pl.int_range(start_line, start_line + len(lines), dtype=pl.Int64).alias("line"),
         pl.col("text").str.strip_suffix("\r").str.slice(0, MAX_LINE_CHARS),
     )
     replacement = pl.col("text").str.count_matches("\ufffd", literal=True)
@@ -94,8 +101,8 @@ def read_batches(
     with unit.open() as fh:
         head = fh.read(4)
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            yield from _utf16(unit, head + fh.read(), framing, entry_start, chunk_bytes, stats)
-            return
+            fh = _Utf16AsUtf8(fh, head)  # re-encoded as it is read: never read whole
+            head = fh.read(4)
         if framing == "document":
             data = head + _read_capped(fh, MAX_DOCUMENT_BYTES)
             stats.bytes_read += len(data)
@@ -114,7 +121,7 @@ def _read_block(fh: IO[bytes], size: int) -> tuple[bytes, Exception | None]:
     while got < size:
         try:
             part = fh.read(min(READ_STEP, size - got))
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile) as exc:
             return b"".join(parts), exc
         if not part:
             break
@@ -139,10 +146,17 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
     line_no = 1
     first = True
     eof = False
+    skipping = False  # inside an over-long line whose head was kept: drop bytes to its newline
     broken: Exception | None = None
     while not eof:
         block, broken = _read_block(fh, chunk_bytes)
         eof = not block or broken is not None
+        if skipping:
+            nl = block.find(b"\n")
+            if nl < 0 and not eof:
+                continue
+            block = block[nl:] if nl >= 0 else b""
+            skipping = False
         buf = carry + block
         if not buf:
             break
@@ -152,10 +166,14 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
             cut = _entry_cut(buf, start_rx) if start_rx is not None else buf.rfind(b"\n") + 1
             if cut == 0 and len(buf) > 4 * chunk_bytes:  # one giant entry: cut at a line
                 cut = buf.rfind(b"\n") + 1
-            if cut == 0:
-                carry = buf
-                continue
         piece, carry = buf[:cut], buf[cut:]
+        # memory stays bounded whatever the bytes: a line without end keeps its head only
+        partial = carry.rfind(b"\n") + 1
+        if len(carry) - partial > MAX_LINE_BYTES:
+            carry = carry[: partial + MAX_LINE_BYTES]
+            skipping = True
+        if not piece:
+            continue
         stats.bytes_read += len(piece)
         n_newlines = piece.count(b"\n")
         text = _decode(piece, first)
@@ -168,11 +186,24 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
         raise broken
 
 
-def _utf16(unit, data, framing, entry_start, chunk_bytes, stats):
-    text = data.decode("utf-16", errors="replace")
-    import io
+class _Utf16AsUtf8(io.RawIOBase):
+    """A UTF-16 stream (BOM in ``head``) read as UTF-8, block by block."""
 
-    yield from read_batches(
-        InputUnit(unit.name, lambda: io.BytesIO(text.encode("utf-8")), len(data)),
-        framing, entry_start, chunk_bytes, stats,
-    )
+    def __init__(self, fh: IO[bytes], head: bytes):
+        self._fh = fh
+        self._decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        self._pending = self._decoder.decode(head).encode("utf-8")
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._eof and (n < 0 or len(self._pending) < n):
+            raw = self._fh.read(READ_STEP)
+            self._eof = not raw
+            self._pending += self._decoder.decode(raw, final=self._eof).encode("utf-8")
+        if n < 0:
+            n = len(self._pending)
+        out, self._pending = self._pending[:n], self._pending[n:]
+        return out
