@@ -18,8 +18,8 @@ import polars as pl
 from .findings import SEVERITY_RANK, Finding
 from .ingest.gzstream import BrokenStream
 from .ingest.inputs import InputUnit
-from .ingest.reader import REJECT_SCHEMA, ReadStats, read_batches
-from .ingest.sniff import pick_source
+from .ingest.reader import REJECT_SCHEMA, Piece, ReadStats, lines_frame, read_pieces
+from .ingest.sniff import SniffMemo, pick_source
 from .redact import redact_text
 from .registry import CheckContext, ParseContext, PluginProblem, Registry
 from .ruleset import Ruleset
@@ -92,11 +92,27 @@ def _parse_batch(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> tuple[p
     return rows.with_columns(pl.lit(source.name, dtype=pl.Categorical).alias("source")), bad
 
 
-def _parse_outcome(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> Any:
+@dataclass
+class _Parsed:
+    """What one packed batch gave: rows, the lines the source rejected, junk lines."""
+
+    rows: pl.DataFrame | None
+    bad: pl.DataFrame | None
+    junk: pl.DataFrame
+    error: BaseException | None = None
+
+
+def _parse_pieces(source: Any, pieces: list[Piece], ctx: ParseContext) -> _Parsed:
+    """Build the batch of ``pieces`` (a few Polars calls for any number of files)
+    and parse it; plugin errors are returned, not raised (the caller reports them)."""
+    batch, junk = lines_frame(pieces)
+    if batch.is_empty():
+        return _Parsed(None, None, junk)
     try:
-        return _parse_batch(source, batch, ctx)
+        rows, bad = _parse_batch(source, batch, ctx)
     except Exception as exc:  # noqa: BLE001 - plugin code, reported by the caller
-        return exc
+        return _Parsed(None, None, junk, exc)
+    return _Parsed(rows, bad, junk)
 
 
 def parse_units(
@@ -156,9 +172,10 @@ def _assign_sources(
 ) -> dict[str, list[InputUnit]]:
     """Each readable unit under the source that reads it (units keep their sorted order)."""
     by_source: dict[str, list[InputUnit]] = {}
+    memo = SniffMemo()
     for unit in units:
         try:
-            source = registry.sources[force_source] if force_source else pick_source(unit, registry.sources, problems)[0]
+            source = registry.sources[force_source] if force_source else pick_source(unit, registry.sources, problems, memo)[0]
         except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
             cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
             summary.add_error(unit.name, 0, f"cannot read: {cause}")
@@ -172,19 +189,19 @@ def _assign_sources(
 
 
 class _Pack:
-    """Batches of consecutive files gathered until :data:`PACK_BYTES`."""
+    """Pieces of consecutive files gathered until :data:`PACK_BYTES`."""
 
     def __init__(self) -> None:
-        self.frames: list[pl.DataFrame] = []
+        self.pieces: list[Piece] = []
         self.bytes = 0
 
-    def add(self, batch: pl.DataFrame, size: int) -> None:
-        self.frames.append(batch)
-        self.bytes += size
+    def add(self, piece: Piece) -> None:
+        self.pieces.append(piece)
+        self.bytes += piece.size
 
-    def take(self) -> pl.DataFrame:
-        frames, self.frames, self.bytes = self.frames, [], 0
-        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=True)
+    def take(self) -> list[Piece]:
+        pieces, self.pieces, self.bytes = self.pieces, [], 0
+        return pieces
 
 
 def _parse_source(
@@ -199,47 +216,45 @@ def _parse_source(
 ) -> None:
     """Read ``units`` (all of ``source``) as packed batches, parse them (two at
     a time on the pool when the source allows it) and spill the rows in input order."""
-    pending: deque = deque()  # (batch, future) parsed on the pool, handled in input order
+    pending: deque = deque()  # (pieces, future) parsed on the pool, handled in input order
 
-    def handle(batch: pl.DataFrame, outcome: Any) -> None:
-        if isinstance(outcome, BaseException):
-            files = batch.group_by("file", maintain_order=True).agg(pl.col("line").first())
-            fail(source.plugin, f"parse {source.name} ({files.get_column('file')[0]})", outcome)
-            for file, line in files.iter_rows():
-                summary.add_error(file, int(line), f"source {source.name} failed on this batch")
+    def handle(pieces: list[Piece], parsed: _Parsed) -> None:
+        summary.add_errors(parsed.junk)
+        summary.skipped_lines += parsed.junk.height
+        if parsed.error is not None:
+            fail(source.plugin, f"parse {source.name} ({pieces[0].file})", parsed.error)
+            firsts: dict[str, int] = {}
+            for piece in pieces:
+                firsts.setdefault(piece.file, piece.line)
+            for file, line in firsts.items():
+                summary.add_error(file, line, f"source {source.name} failed on this batch")
             return
-        rows, bad = outcome
-        if bad is not None and not bad.is_empty():
-            bad = bad.select(pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64), pl.col("reason").cast(pl.String))
+        if parsed.bad is not None and not parsed.bad.is_empty():
+            bad = parsed.bad.select(pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64), pl.col("reason").cast(pl.String))
             summary.add_errors(bad)
             summary.skipped_lines += bad.height
-        spill.append(source.name, rows)
+        if parsed.rows is not None:
+            spill.append(source.name, parsed.rows)
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
-            batch, future = pending.popleft()
-            handle(batch, future.exception() or future.result())
+            pieces, future = pending.popleft()
+            handle(pieces, future.result())
 
-    def submit(batch: pl.DataFrame) -> None:
+    def submit(pieces: list[Piece]) -> None:
         if source.thread_safe_parse:
-            pending.append((batch, pool.submit(_parse_batch, source, batch, ctx)))
+            pending.append((pieces, pool.submit(_parse_pieces, source, pieces, ctx)))
             drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
         else:
-            handle(batch, _parse_outcome(source, batch, ctx))
+            handle(pieces, _parse_pieces(source, pieces, ctx))
 
     pack = _Pack()
     try:
         for unit in units:
             stats = ReadStats()
-            counted = 0
             try:
-                for batch, rejects in read_batches(unit, source.framing, source.entry_start, stats=stats):
-                    summary.add_errors(rejects)
-                    summary.skipped_lines += rejects.height
-                    size, counted = stats.bytes_read - counted, stats.bytes_read
-                    if batch.is_empty():
-                        continue
-                    pack.add(batch, size)
+                for piece in read_pieces(unit, source.framing, source.entry_start, stats=stats):
+                    pack.add(piece)
                     if pack.bytes >= PACK_BYTES:
                         submit(pack.take())
             except StrictModeError:
@@ -250,12 +265,13 @@ def _parse_source(
                 summary.add_error(unit.name, stats.lines, f"stopped reading: {cause}; the lines before it are kept")
             if progress:
                 progress(unit.size)
-        if pack.frames:
+        if pack.pieces:
             submit(pack.take())
         drain(0)
     finally:
         for _, future in pending:  # only after a strict-mode failure: stop what is in flight
             future.cancel() or future.exception()
+
 
 def _finalize(spill: SpillWriter, source: Any, ctx: ParseContext, fail: Callable[[str, str, BaseException], None]) -> None:
     """Run ``source.finalize`` over the source's spilled rows (only the columns

@@ -40,12 +40,30 @@ class ParseContext:
     source: str
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    #: held while updating :meth:`shared` state (parse may run on two batches at once)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _keyed: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
-    def note(self, text: str) -> None:
-        with self._lock:  # parse may run on two batches at once (Source.thread_safe_parse)
-            if text not in self.notes:
+    def note(self, text: str, key: str | None = None) -> None:
+        """Add ``text`` to the report's notes once.  With ``key``, it replaces the
+        previous note of that key in place (a count kept up to date across batches)."""
+        with self.lock:  # parse may run on two batches at once (Source.thread_safe_parse)
+            old = self._keyed.get(key) if key is not None else None
+            if old is not None and old in self.notes:
+                self.notes[self.notes.index(old)] = text
+            elif text not in self.notes:
                 self.notes.append(text)
+            if key is not None:
+                self._keyed[key] = text
+
+    def shared(self, key: str, factory: Callable[[], Any]) -> Any:
+        """State of this source that lives across batches (e.g. a counter): made by
+        ``factory`` on first use.  Update it while holding :attr:`lock`."""
+        with self.lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
 
 
 @dataclass(frozen=True)

@@ -136,7 +136,7 @@ def test_parallel_parse_gives_the_same_rows_in_the_same_order(monkeypatch):
     from auditor.registry import Registry
     from conftest import SAMPLES
 
-    monkeypatch.setattr(engine, "read_batches", functools.partial(engine.read_batches, chunk_bytes=20_000))
+    monkeypatch.setattr(engine, "read_pieces", functools.partial(engine.read_pieces, chunk_bytes=20_000))
     monkeypatch.setattr(engine, "PACK_BYTES", 20_000)
     registry = Registry.collect(load_plugins().pm)
     units, _ = expand([str(SAMPLES / "woocommerce"), str(SAMPLES / "graph_api")])

@@ -87,7 +87,8 @@ def test_many_small_files_give_the_same_rows(spilled, monkeypatch):
     columns differ from file to file, and nothing may depend on where a cut falls."""
     from auditor import engine
 
-    monkeypatch.setattr(engine, "read_batches", functools.partial(engine.read_batches, chunk_bytes=20_000))
+    monkeypatch.setattr(engine, "read_pieces", functools.partial(engine.read_pieces, chunk_bytes=20_000))
+    monkeypatch.setattr(engine, "PACK_BYTES", 20_000)
     monkeypatch.setattr(rows_module, "SPILL_ROWS", 300)
     small, _, _ = _parse(Registry.collect(load_plugins().pm), [str(SAMPLES)])
     try:

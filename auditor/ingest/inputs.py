@@ -47,16 +47,13 @@ def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
     return lambda: GzipStream(opener())
 
 
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
 def _file_units(path: Path, display: str) -> list[InputUnit]:
-    size = path.stat().st_size
-    if zipfile.is_zipfile(path):
+    with open(path, "rb") as fh:  # one open to tell a zip, a gzip or plain text by its first bytes
+        magic = fh.read(4)
+        size = os.fstat(fh.fileno()).st_size
+    if magic.startswith(b"PK") and zipfile.is_zipfile(path):
         return _zip_units(path, display)
-    if path.suffix == ".gz" or _is_gzip(path):
+    if path.suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
         return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size)]
     return [InputUnit(display, lambda p=path: open(p, "rb"), size)]
 

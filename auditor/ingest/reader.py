@@ -34,6 +34,7 @@ MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
 _CONTROL = r"[\x00-\x08\x0e-\x1f]"
 
 REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
+BATCH_SCHEMA = {"file": pl.String, "line": pl.Int64, "text": pl.String}
 
 
 @dataclass
@@ -48,26 +49,71 @@ def _decode(raw: bytes, first: bool) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _lines_frame(text: str, file: str, start_line: int, ends_with_newline: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split decoded text into a (file, line, text) frame; pull junk lines out."""
-    lines = pl.Series("text", [text]).str.split("\n").explode(empty_as_null=False)
-    if ends_with_newline and len(lines):
-        lines = lines.head(len(lines) - 1)
+@dataclass(frozen=True)
+class Piece:
+    """Decoded text of one file, cut at line (or entry) boundaries: the unit of packing.
+
+    ``document`` pieces are a whole file kept as one row (line 1)."""
+
+    file: str
+    line: int  # line number of its first line
+    text: str
+    ends_with_newline: bool
+    document: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.text)
+
+
+def lines_frame(pieces: list[Piece]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One ``(file, line, text)`` batch from many pieces (a few Polars calls, whatever
+    their number), and the junk lines pulled out as rejects ``(file, line, reason)``."""
+    if not pieces:
+        return pl.DataFrame(schema=BATCH_SCHEMA), pl.DataFrame(schema=REJECT_SCHEMA)
+    docs = pl.DataFrame(
+        {
+            "file": [p.file for p in pieces],
+            "start": [p.line for p in pieces],
+            "text": [p.text for p in pieces],
+            "trim": [p.ends_with_newline for p in pieces],
+            "doc": [p.document for p in pieces],
+        },
+        schema={"file": pl.String, "start": pl.Int64, "text": pl.String, "trim": pl.Boolean, "doc": pl.Boolean},
+    )
+    if docs.get_column("doc").all():  # whole files: no line splitting, no junk test
+        return docs.select("file", pl.col("start").alias("line"), "text"), pl.DataFrame(schema=REJECT_SCHEMA)
+    split = pl.when(pl.col("doc")).then(pl.concat_list(pl.col("text"))).otherwise(pl.col("text").str.split("\n"))
+    trimmed = pl.when(pl.col("trim") & ~pl.col("doc")).then(split.list.head(split.list.len() - 1)).otherwise(split)
     # Int64 line numbers from the start: a row index is 32-bit and a file may hold more lines
-    frame = pl.DataFrame({"text": lines}).select(
-        pl.lit(file).alias("file"),
-        pl.int_range(start_line, start_line + len(lines), dtype=pl.Int64).alias("line"),
-        pl.col("text").str.strip_suffix("\r").str.slice(0, MAX_LINE_CHARS),
+    frame = (
+        docs.with_row_index("_piece")
+        .select("_piece", "file", "start", "doc", trimmed.alias("text"))
+        .explode("text", empty_as_null=False)
+        .drop_nulls("text")
+        .select(
+            "file",
+            (pl.col("start") + pl.int_range(pl.len(), dtype=pl.Int64).over("_piece")).alias("line"),
+            pl.when(pl.col("doc")).then(pl.col("text"))
+            .otherwise(pl.col("text").str.strip_suffix("\r").str.slice(0, MAX_LINE_CHARS)).alias("text"),
+            "doc",
+        )
     )
     replacement = pl.col("text").str.count_matches("\ufffd", literal=True)
-    junk = pl.col("text").str.contains(_CONTROL) | (
-        (replacement >= 4) & (replacement * 4 > pl.col("text").str.len_chars())
+    junk = ~pl.col("doc") & (
+        pl.col("text").str.contains(_CONTROL)
+        | ((replacement >= 4) & (replacement * 4 > pl.col("text").str.len_chars()))
     )
     marked = frame.with_columns(junk.alias("_junk"))
     rejects = marked.filter(pl.col("_junk")).select(
         "file", "line", pl.lit("binary or undecodable bytes").alias("reason")
     )
-    return marked.filter(~pl.col("_junk")).drop("_junk"), rejects
+    return marked.filter(~pl.col("_junk")).select("file", "line", "text"), rejects
+
+
+def _lines_frame(text: str, file: str, start_line: int, ends_with_newline: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split decoded text into a (file, line, text) frame; pull junk lines out."""
+    return lines_frame([Piece(file, start_line, text, ends_with_newline)])
 
 
 def _entry_cut(buf: bytes, start_rx: re.Pattern[bytes]) -> int:
@@ -91,11 +137,29 @@ def read_batches(
     chunk_bytes: int = CHUNK_BYTES,
     stats: ReadStats | None = None,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    """Yield ``(batch, rejects)`` frames for ``unit``.
+    """Yield ``(batch, rejects)`` frames for ``unit``, one per piece (:func:`read_pieces`).
 
     ``batch`` has ``file``, ``line``, ``text``; ``rejects`` has ``file``,
-    ``line``, ``reason``.  Raises ``OSError``/``EOFError``/``zlib.error`` if the
-    stream itself breaks; callers report that and go on with the next unit.
+    ``line``, ``reason``.
+    """
+    for piece in read_pieces(unit, framing, entry_start, chunk_bytes, stats):
+        yield lines_frame([piece])
+
+
+def read_pieces(
+    unit: InputUnit,
+    framing: str = "lines",
+    entry_start: str | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    stats: ReadStats | None = None,
+) -> Iterator[Piece]:
+    """Yield ``unit``'s decoded text in pieces of about ``chunk_bytes``, cut at
+    line boundaries (``entries``: before a line that starts an entry;
+    ``document``: the whole file, one piece).
+
+    Raises ``OSError``/``EOFError``/``zlib.error`` if the stream itself breaks,
+    after the pieces read before the break; callers report that and go on with
+    the next unit.
     """
     stats = stats or ReadStats()
     with unit.open() as fh:
@@ -108,7 +172,7 @@ def read_batches(
             stats.bytes_read += len(data)
             text = _decode(data, True).replace("\r\n", "\n")
             stats.lines += text.count("\n") + 1
-            yield pl.DataFrame({"file": [unit.name], "line": [1], "text": [text]}, schema_overrides={"line": pl.Int64}), pl.DataFrame(schema=REJECT_SCHEMA)
+            yield Piece(unit.name, 1, text, False, document=True)
             return
         yield from _stream(unit.name, head, fh, framing, entry_start, chunk_bytes, stats)
 
@@ -137,7 +201,7 @@ def _read_capped(fh: IO[bytes], cap: int) -> bytes:
     return data
 
 
-def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterator[Piece]:
     start_rx = None
     if framing == "entries" and entry_start:
         pattern = entry_start[1:] if entry_start.startswith("^") else entry_start
@@ -176,12 +240,12 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
             continue
         stats.bytes_read += len(piece)
         n_newlines = piece.count(b"\n")
+        ends = piece.endswith(b"\n")
         text = _decode(piece, first)
         first = False
-        batch, rejects = _lines_frame(text, name, line_no, piece.endswith(b"\n"))
-        stats.lines += batch.height + rejects.height
+        stats.lines += n_newlines + (0 if ends else 1)
+        yield Piece(name, line_no, text, ends)
         line_no += n_newlines
-        yield batch, rejects
     if broken is not None:
         raise broken
 

@@ -28,7 +28,8 @@ _MARKER = re.compile(
     r"\(truncated\.\.\.\)|Sorry, something went wrong|"
     r"/events\S* -> HTTP(?:/\d(?:\.\d)?)? \d{3}\b"
 )
-_START_LINE = re.compile(rf"^(?:{TS_HEAD}|\{{|\s*Message: )", re.M)
+# counted in "\n" + text: a literal first character lets ``re`` jump from line to line
+_START_LINE = re.compile(rf"\n(?:{TS_HEAD}|\{{|\s*Message: )")
 _CAPTURE = re.compile(
     r"\b(?:GET|POST) https?://graph\.facebook\.com/\S*/events\S* -> HTTP(?:/\d(?:\.\d)?)? \d{3}\b"
 )
@@ -43,18 +44,27 @@ def _looks_like_array(text: str) -> bool:
     return stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "]", "")
 
 
+# literal necessary conditions of the patterns above, tested with ``in`` first
+_MARKER_HINTS = ('"events_received"', '"error"', '"fbtrace_id"', "Call was not successful", "resulted in",
+                 "(truncated...)", "Sorry, something went wrong", " -> HTTP")
+_WOO_HINTS = ("Facebook-for-WooCommerce", "facebook_for_woocommerce", "method: POST", " @ ")
+_GCLOUD_HINTS = ('"logName"', '"insertId"', '"ResponseBody"', '"ResponseStatusCode"')
+
+
 def _marker_score(text: str) -> float:
+    if not any(h in text for h in _MARKER_HINTS):
+        return 0.0
     hits = len(_MARKER.findall(text))
     if not hits:
         return 0.0
-    starts = max(len(_START_LINE.findall(text)), 1)
+    starts = max(len(_START_LINE.findall("\n" + text)), 1)
     ratio = hits / starts
     score = 0.8 if ratio >= 0.5 else 0.6 if ratio >= 0.1 else 0.4
-    if _CAPTURE.search(text):
+    if " -> HTTP" in text and _CAPTURE.search(text):
         score = CAPTURE_SCORE
-    if _GCLOUD.search(text):  # sGTM/Stape LogEntries: the sgtm source reads those
+    if any(h in text for h in _GCLOUD_HINTS) and _GCLOUD.search(text):  # sGTM/Stape LogEntries: the sgtm source reads those
         score = min(score, 0.3)
-    if _WOO.search(text):  # WooCommerce logs: the woocommerce source reads those
+    if any(h in text for h in _WOO_HINTS) and _WOO.search(text):  # WooCommerce logs: the woocommerce source reads those
         score = min(score, 0.2)
     return score
 

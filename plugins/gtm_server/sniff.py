@@ -30,12 +30,28 @@ _FOREIGN = re.compile(r"(?i)x-shopify-|Facebook-for-WooCommerce")
 
 
 
+_SGTM_HINTS = ("cloud_run_revision", "gae_app", "run.googleapis.com", "/g/collect", "sgtm", "server-side-tagging",
+               "stape", "gtmss-")
+_STAPE_HINTS = ('Type', "RequestUrl", "ResponseStatusCode", "ResponseBody")
+
+
+def _sgtm_marker(text: str, lower: str) -> bool:
+    if any(h in lower for h in _SGTM_HINTS):
+        return True
+    return "type" in lower and _SGTM.search(text) is not None
+
+
 def sniff(file_name: str, head_bytes: bytes) -> float:
     text = head_text(head_bytes)
-    if text.lstrip()[:1] not in ("{", "[") or _FOREIGN.search(text):
+    if text.lstrip()[:1] not in ("{", "["):
         return 0.0
-    if _LOGENTRY.search(text):
-        return 0.9 if _SGTM.search(text) else 0.6
-    if _STAPE_OBJECT.search(text) or _SNAKE.search(text):
+    lower = text.lower()
+    if "x-shopify-" in lower or "facebook-for-woocommerce" in lower:
+        return 0.0
+    if ('"insertId"' in text or '"logName"' in text) and _LOGENTRY.search(text):
+        return 0.9 if _sgtm_marker(text, lower) else 0.6
+    if any(h in text for h in _STAPE_HINTS) and _STAPE_OBJECT.search(text):
+        return 0.85
+    if '"tag_name"' in text and _SNAKE.search(text):
         return 0.85
     return 0.0

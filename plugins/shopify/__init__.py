@@ -49,6 +49,7 @@ __all__ = ["CHECK", "SOURCE", "capi_auditor_register_checks", "capi_auditor_regi
 SOURCE = Source(
     name="shopify",
     framing="document",
+    thread_safe_parse=True,  # per-batch work only; the skipped-topics count is shared under ctx.lock
     sniff=sniff,
     parse=parse,
     finalize=finalize,

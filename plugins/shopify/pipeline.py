@@ -19,6 +19,8 @@ kept up to date across files (counters live on ``ctx``).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import polars as pl
 
 from auditor import ParseContext, conform
@@ -48,20 +50,16 @@ def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Data
 
 
 def _count_skipped(ctx: ParseContext, skipped: dict[str, int]) -> None:
-    """Keep a running count of deliveries of other topics on ``ctx`` and one note saying it."""
+    """Keep a running count of deliveries of other topics (shared by the batches) and one note saying it."""
     if not skipped:
         return
-    store: dict[str, int] = vars(ctx).setdefault("_shopify_skipped", {})
-    for topic, n in skipped.items():
-        store[topic] = store.get(topic, 0) + n
-    old = vars(ctx).get("_shopify_skipped_note")
-    if old in ctx.notes:
-        ctx.notes.remove(old)
-    text = "shopify: skipped deliveries of other topics (not orders or checkouts): " + ", ".join(
-        f"{n} {t}" for t, n in sorted(store.items())
-    )
-    ctx.note(text)
-    vars(ctx)["_shopify_skipped_note"] = text
+    with ctx.lock:  # batches are parsed two at a time
+        store: Counter = ctx.shared("shopify.skipped_topics", Counter)
+        store.update(skipped)
+        text = "shopify: skipped deliveries of other topics (not orders or checkouts): " + ", ".join(
+            f"{n} {t}" for t, n in sorted(store.items())
+        )
+        ctx.note(text, key="shopify.skipped_topics")
 
 
 def _dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
