@@ -77,7 +77,9 @@ class Source:
     :param parse: ``parse(batch, ctx) -> DataFrame | (DataFrame, rejects)``.
         ``batch`` is a frame with columns ``file`` (str), ``line`` (1-based int)
         and ``text`` (one decoded line without its newline; for ``document``
-        framing one row holding the whole file).  Return canonical rows, and
+        framing one row per file).  A batch may hold several files packed
+        together: a file's rows are contiguous and in order, and state carried
+        from row to row must restart where ``file`` changes.  Return canonical rows, and
         optionally a ``rejects`` frame with ``file``, ``line``, ``reason`` for
         input that could not be understood.  Must be vectorized.
     :param framing: ``lines`` (any line boundary is a record boundary),

@@ -52,6 +52,7 @@ SOURCE = Source(
     name="gtm_server",
     framing="entries",
     entry_start=ENTRY_START,
+    thread_safe_parse=True,  # per-batch work only; the skipped counts are shared under ctx.lock
     sniff=sniff,
     parse=parse,
     finalize=finalize,

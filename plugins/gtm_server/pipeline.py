@@ -13,6 +13,8 @@ and GA4 hits name no pixel), then :func:`.linking.link` (answers -> requests).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import polars as pl
 
 from auditor import ParseContext, conform
@@ -29,25 +31,19 @@ from .stape import tag_rows
 PRIVATE = {
     "_insert_id": pl.String, "_role": pl.String, "_sub": pl.Int64, "_trace": pl.String, "_stream": pl.String,
 }
-_COUNTS = "_gtm_server_counts"
-_NOTE = "_gtm_server_note"
+_COUNTS = "gtm_server.skipped"
 
 
 def _count(ctx: ParseContext, counts: dict[str, int]) -> None:
-    """Add to the skipped-record counters kept on ``ctx`` and rewrite their note."""
-    store: dict[str, int] = vars(ctx).setdefault(_COUNTS, {})
-    for key, n in counts.items():
-        if n:
-            store[key] = store.get(key, 0) + n
-    if not store:
+    """Add to the skipped-record counters shared by the batches and rewrite their note."""
+    counts = {k: n for k, n in counts.items() if n}
+    if not counts:
         return
-    old = vars(ctx).get(_NOTE)
-    if old in ctx.notes:
-        ctx.notes.remove(old)
-    parts = "; ".join(f"{store[k]} {SKIPPED[k]}" for k in SKIPPED if store.get(k))
-    text = f"gtm_server: skipped (not rejected): {parts}"
-    ctx.note(text)
-    vars(ctx)[_NOTE] = text
+    with ctx.lock:  # batches are parsed two at a time
+        store: Counter = ctx.shared(_COUNTS, Counter)
+        store.update(counts)
+        parts = "; ".join(f"{store[k]} {SKIPPED[k]}" for k in SKIPPED if store.get(k))
+        ctx.note(f"gtm_server: skipped (not rejected): {parts}", key=_COUNTS)
 
 
 def _private(df: pl.DataFrame) -> pl.DataFrame:
