@@ -125,6 +125,8 @@ SIGNALS = {
     "version_seen": "a connector/plugin version marker",
     "plugin_updated": "an explicit plugin update/activation marker",
     "hmac_invalid": "a webhook delivery whose HMAC signature does not match (forged or altered)",
+    "hmac_unverified": "with a webhook secret given, a delivery whose signature cannot be checked "
+                       "(no or empty signature header, re-serialised body): not trusted as an order",
     "log": "any other connector line",
 }
 

@@ -205,3 +205,33 @@ def test_packed_batches_give_the_same_rows_as_one_batch_per_file(monkeypatch, tm
     assert sorted(map(str, summary_p.errors)) == sorted(map(str, summary_s.errors))
     assert notes_p == notes_s
     assert packed.equals(single)
+
+
+def test_a_zip_of_many_members_is_opened_once(tmp_path, monkeypatch):
+    """Each member used to reopen the archive and re-read its central directory:
+    quadratic in the number of members (50,000 tiny members did not finish)."""
+    import auditor.ingest.inputs as inputs_module
+    from auditor.plugin_manager import load_plugins
+    from auditor.registry import Registry
+    import auditor.engine as engine
+    from conftest import SAMPLES
+
+    lines = (SAMPLES / "graph_api" / "responses.ndjson").read_text().splitlines()
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(600):
+            zf.writestr(f"r/{i:04d}.ndjson", lines[i % len(lines)] + "\n")
+    opened = []
+    real = zipfile.ZipFile
+
+    class Counting(real):
+        def __init__(self, *a, **k):
+            opened.append(a[0])
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(inputs_module.zipfile, "ZipFile", Counting)
+    units, _ = expand([str(archive)])
+    rows, summary, _, problems = engine.parse_units(units, Registry.collect(load_plugins().pm))
+    rows.close()
+    assert summary.records == 600 and not summary.errors
+    assert len(opened) <= 2  # listed once, read through one shared handle

@@ -143,12 +143,12 @@ def test_envelopes_with_a_secret_duplicates_topics_and_hmac():
     df, rejects, notes = run("envelopes.ndjson", shopify_secret=SECRET)
     assert rejects.is_empty()
     orders = df.filter(pl.col("kind") == "order")
-    # 6 lines: a retry of the first delivery is dropped
-    assert df.height == 5 and orders.height == 4
+    # 6 lines: a retry of the first delivery is dropped; the altered one is no order (a secret was given)
+    assert df.height == 5 and orders.height == 3
     assert any("1 duplicate webhook deliveries" in n for n in notes)
     a = orders.filter(pl.col("order_id") == "6123456789012345678")
     assert sorted(extra(r)["topic"] for r in a.iter_rows(named=True)) == ["orders/create", "orders/paid"]
-    assert orders["order_id"].drop_nulls().n_unique() == 3
+    assert orders["order_id"].drop_nulls().n_unique() == 2
     created = one(a, line=1)
     assert created["logged_at"] == utc(2025, 6, 2, 8, 0, 2, 234647)  # X-Shopify-Triggered-At, ns cut to us
     assert created["event_time"] == utc(2025, 6, 2, 8, 0, 0)
@@ -160,9 +160,10 @@ def test_envelopes_with_a_secret_duplicates_topics_and_hmac():
     assert extra(paid)["hmac"] == "valid" and paid["shop"] == SHOP and paid["signal"] is None
     altered = one(df, order_id="6123456789012345680")
     assert altered["signal"] == "hmac_invalid" and extra(altered)["hmac"] == "invalid"
+    assert altered["kind"] == "status"  # not trusted as backend truth
     assert altered["value"] == 1000.0  # the altered total, as delivered
     assert "HMAC does not match" in altered["message"]
-    checkout = one(df, kind="status")
+    checkout = one(df, kind="status", signal="log")
     assert checkout["signal"] == "log" and checkout["order_id"] is None
     ex = extra(checkout)
     assert ex["record"] == "checkout" and ex["topic"] == "checkouts/create" and ex["hmac"] == "valid"
@@ -304,3 +305,29 @@ def test_forged_delivery_is_a_finding_with_evidence(cli, tmp_path):
     report = _json.loads(res.stdout)
     assert not [f for f in report["findings"] if f["rule"] == "webhook-signature-invalid"]
     assert any("--shopify-secret" in n for n in report["notes"])
+
+
+def test_with_a_secret_only_verified_orders_count(tmp_path, audit_json):
+    """Forged, unsigned (no or empty header) and re-serialised deliveries are reported with
+    their counts and left out of the orders, the ratio and --orders-out."""
+    envelopes = (DATA / "envelopes.ndjson").read_text().splitlines()
+    unsigned = []
+    for line in envelopes[:2]:
+        d = json.loads(line)
+        headers = d["headers"]
+        key = next(k for k in headers if k.lower() == "x-shopify-hmac-sha256")
+        d = {**d, "headers": {**headers, key: ""}}  # an empty signature header
+        d["headers"][next(k for k in headers if k.lower() == "x-shopify-webhook-id")] = f"unsigned-{len(unsigned)}"
+        unsigned.append(json.dumps(d))
+    (tmp_path / "deliveries.ndjson").write_text("\n".join(envelopes + unsigned) + "\n")
+    orders_out = tmp_path / "orders.csv"
+    code, report, _ = audit_json(str(tmp_path), "--shopify-secret", SECRET, "--orders-out", str(orders_out))
+    (finding,) = [f for f in report["findings"] if f["rule"] == "webhook-signature-invalid"]
+    assert finding["metrics"] == {"invalid_deliveries": 1, "unverified_deliveries": 2}
+    assert "left out of the orders" in finding["summary"]
+    (account,) = [a for a in report["accounts"] if a.get("orders") is not None] or report["accounts"]
+    assert account["orders"] == 2  # the two verified orders; without the secret all five would count
+    exported = orders_out.read_text().splitlines()[1:]
+    assert len(exported) == 2 and not any("6123456789012345680" in row for row in exported)
+    code, report, _ = audit_json(str(tmp_path), "--orders-out", str(orders_out))
+    assert not [f for f in report["findings"] if f["rule"] == "webhook-signature-invalid"]

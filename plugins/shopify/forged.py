@@ -19,7 +19,8 @@ RULES_FILE = Path(__file__).with_name("rules.yaml")
 
 
 def forged_deliveries(ctx: CheckContext) -> list[Finding]:
-    rows = ctx.select("account", "shop", "signal", "logged_at", "file", "line", "message", where=pl.col("signal") == "hmac_invalid")
+    rows = ctx.select("account", "shop", "signal", "logged_at", "file", "line", "message",
+                      where=pl.col("signal").is_in(["hmac_invalid", "hmac_unverified"]))
     if rows.is_empty():
         return []
     min_count = int(ctx.thresholds(RULE).get("min_count", 1))
@@ -27,13 +28,21 @@ def forged_deliveries(ctx: CheckContext) -> list[Finding]:
     for (account,), group in sorted(rows.group_by(["account"]), key=lambda kv: kv[0][0] or ""):
         if group.height < min_count:
             continue
+        invalid = int((group["signal"] == "hmac_invalid").sum())
+        unverified = group.height - invalid
+        parts = []
+        if invalid:
+            parts.append(f"{invalid} webhook deliver{'ies' if invalid != 1 else 'y'} failed the X-Shopify-Hmac-Sha256 "
+                         "check (forged, altered after delivery, or signed with another secret)")
+        if unverified:
+            parts.append(f"{unverified} could not be verified against the secret (no or empty signature header, or a "
+                         "body re-serialised when it was stored)")
         first, last = group["logged_at"].min(), group["logged_at"].max()
         findings.append(ctx.finding(
             RULE, account=account, count=group.height, first_seen=first, last_seen=last,
-            summary=(f"{group.height} webhook deliver{'ies' if group.height != 1 else 'y'} failed the "
-                     f"X-Shopify-Hmac-Sha256 check (forged, altered after delivery, or signed with another secret); "
-                     "their orders were not trusted as backend truth."),
-            evidence=evidence_from(group), metrics={"invalid_deliveries": group.height},
+            summary="; ".join(parts) + ". Their orders were left out of the orders, the server-event ratio and "
+                    "--orders-out.",
+            evidence=evidence_from(group), metrics={"invalid_deliveries": invalid, "unverified_deliveries": unverified},
         ))
     return findings
 

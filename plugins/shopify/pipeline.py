@@ -40,10 +40,11 @@ def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Data
     records, rejects = split_documents(batch)
     if records.is_empty():
         return conform(pl.DataFrame(schema=PRIVATE), keep_private=True), rejects
-    records = verify(delivery_parts(records), secret_of(ctx))
+    secret = secret_of(ctx)
+    records = verify(delivery_parts(records), secret)
     items, item_rejects, skipped = decode_items(records)
     _count_skipped(ctx, skipped)
-    rows = build_rows(items, ctx.options.get("shop")) if items.height else pl.DataFrame(schema=PRIVATE)
+    rows = build_rows(items, ctx.options.get("shop"), verifying=secret is not None) if items.height else pl.DataFrame(schema=PRIVATE)
     rows = rows.with_columns(pl.col(c).cast(t) for c, t in PRIVATE.items() if c in rows.columns)
     all_rejects = pl.concat([rejects, item_rejects]).cast(REJECT_SCHEMA).sort("file", "line")
     return conform(rows, keep_private=True), all_rejects

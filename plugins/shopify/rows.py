@@ -79,8 +79,13 @@ def _user_data(o: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def build_rows(items: pl.DataFrame, shop_option: str | None) -> pl.DataFrame:
-    """Canonical rows (plus private ``_webhook_id``, ``_hmac``, ``_shop_hint``) for decoded items."""
+def build_rows(items: pl.DataFrame, shop_option: str | None, verifying: bool = False) -> pl.DataFrame:
+    """Canonical rows (plus private ``_webhook_id``, ``_hmac``, ``_shop_hint``) for decoded items.
+
+    ``verifying`` (a webhook secret was given): an order counts only when its
+    signature verifies.  Forged ones (``hmac_invalid``) and ones that cannot be
+    verified (no or empty header, re-serialised body: ``hmac_unverified``)
+    become ``status`` rows, left out of the orders and the reconciliation."""
     o = pl.col("_o")
     f = o.struct.field
     checkout = pl.col("_is_checkout")
@@ -105,10 +110,12 @@ def build_rows(items: pl.DataFrame, shop_option: str | None) -> pl.DataFrame:
     label = pl.coalesce(topic, pl.when(checkout).then(pl.lit("checkout")).otherwise(pl.lit("order")))
     landing = f("landing_site")
     invalid = pl.col("_hmac") == "invalid"
+    unverified = pl.lit(verifying) & ~invalid & (pl.col("_hmac") != "valid") & ~checkout
+    untrusted = pl.lit(verifying) & (invalid | unverified) & ~checkout
 
     rows = items.with_columns(
         pl.lit("shopify").alias("source"),
-        pl.when(checkout).then(pl.lit("status")).otherwise(pl.lit("order")).alias("kind"),
+        pl.when(checkout | untrusted).then(pl.lit("status")).otherwise(pl.lit("order")).alias("kind"),
         pl.coalesce(
             triggered,
             pl.when(topic == "orders/updated").then(updated),
@@ -125,13 +132,15 @@ def build_rows(items: pl.DataFrame, shop_option: str | None) -> pl.DataFrame:
         total.alias("value_raw"),
         total.cast(pl.Float64, strict=False).alias("value"),
         f("currency").alias("currency"),
-        pl.when(invalid).then(pl.lit("hmac_invalid")).when(checkout).then(pl.lit("log")).alias("signal"),
+        pl.when(invalid).then(pl.lit("hmac_invalid")).when(unverified).then(pl.lit("hmac_unverified"))
+        .when(checkout).then(pl.lit("log")).alias("signal"),
         pl.concat_str(
             pl.lit("Shopify "), label,
             pl.when(f("name").is_not_null()).then(pl.format(" {}", f("name"))).otherwise(pl.lit("")),
             pl.when(total.is_not_null()).then(pl.format(": {} {}", total, f("currency").fill_null(""))).otherwise(pl.lit("")),
             pl.when(ignored.is_not_null()).then(pl.format(" (ignored: {})", ignored)).otherwise(pl.lit("")),
-            pl.when(invalid).then(pl.lit(" - HMAC does not match the body")).otherwise(pl.lit("")),
+            pl.when(invalid).then(pl.lit(" - HMAC does not match the body"))
+            .when(unverified).then(pl.lit(" - signature not verifiable against the webhook secret")).otherwise(pl.lit("")),
         ).str.strip_chars_end().alias("message"),
         pl.struct(
             pl.when(checkout).then(pl.lit("checkout")).otherwise(pl.lit("order")).alias("record"),
