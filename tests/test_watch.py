@@ -128,6 +128,7 @@ def watch(tmp_path, registry):
         kw.setdefault("tick_s", 0.5)
         kw.setdefault("scan_s", 2.0)
         kw.setdefault("rotate_wait_s", 1.0)
+        kw.setdefault("resolve_after_s", 0.0)
         cfg = WatchConfig(paths=[str(p) for p in paths], **kw)
         sink = Sink()
         engine = get_engine(f"sqlite:///{tmp_path / 'watch.db'}")
@@ -339,7 +340,7 @@ def test_silence_alert_fires_from_the_timer(tmp_path, watch):
 
 def _spawn(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "auditor", "watch", *args, "--db", f"sqlite:///{tmp_path / 'proc.db'}",
-           "--format", "jsonl", "--quiet-period", "0.5s", "--tick", "1s", "--scan-interval", "2s"]
+           "--format", "jsonl", "--quiet-period", "0.5s", "--tick", "1s", "--scan-interval", "2s", "--resolve-after", "0s"]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
 
@@ -567,6 +568,70 @@ def test_alert_book_fast_and_full_passes_do_not_flap():
     book2 = AlertBook()
     book2.update([f], t0, {"1"})
     assert book2.update([], t0, {"2"}) == []
+
+
+def test_a_new_file_sharing_only_its_first_bytes_is_read(tmp_path, watch):
+    """Files of one shape may begin with the same 256 bytes (the same first request):
+    that alone never made a new file a copy of a followed one."""
+    logs = tmp_path / "wc-logs"
+    logs.mkdir()
+    at = datetime.now(UTC) - timedelta(seconds=2)
+    shared = exchange("130000000000001", at=at)
+    first = logs / "facebook_for_woocommerce-2031-01-01-0123456789abcdef0123456789abcdef.log"
+    first.write_text(shared)
+    w, sink = watch([logs], from_beginning=True)
+    append(first, exchange("130000000000001", at=at))
+    second = logs / "facebook_for_woocommerce-2031-01-02-0123456789abcdef0123456789abcdef.log"
+    append(second, shared + exchange("130000000000002", at=at, error=True))
+    wait_for(lambda: token_alerts(sink, "130000000000002"), what="alert from the new file")
+    assert w.tailer.stats.copies_skipped == 0
+
+
+def test_a_second_watcher_on_the_same_store_is_refused(tmp_path):
+    """Two watchers on one store sent every alert twice: the second is refused with a
+    clear message (exit 2) while the first runs, and may start once it stopped."""
+    logs = tmp_path / "wc-logs"
+    logs.mkdir()
+    log_path(logs).touch()
+    first = _spawn(tmp_path, str(logs))
+    out = Reader(first)
+    try:
+        wait_for(out.started, what="first watcher")
+        second = _spawn(tmp_path, str(logs))
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 2
+        assert "another capi-audit watch" in err and f"pid {first.pid}" in err and err.strip().count("\n") == 0
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=30)
+    third = _spawn(tmp_path, str(logs))
+    out3 = Reader(third)
+    try:
+        wait_for(out3.started, what="a watcher after the first stopped")
+    finally:
+        third.send_signal(signal.SIGINT)
+        third.wait(timeout=30)
+    assert third.returncode == 0
+
+
+def test_an_intermittent_failure_is_one_alert_not_a_flapping_pair():
+    """Resolved only after the problem looked over for the settle period: failing, ok,
+    failing again within it is one firing alert, no resolved/firing pair."""
+    from auditor.findings import Finding
+    from auditor.watch.alerts import AlertBook
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    failing = Finding(rule="token-expired", severity="critical", summary="s", account="1", ongoing=True)
+    over = Finding(rule="token-expired", severity="critical", summary="s", account="1", ongoing=False)
+    book = AlertBook(settle=timedelta(seconds=60))
+    assert [e.state for e in book.update([failing], t0, {"1"})] == ["firing"]
+    events = []
+    for i in range(1, 20):  # every other evaluation looks healthy for a moment
+        events += book.update([over if i % 2 else failing], t0 + timedelta(seconds=i / 2), {"1"})
+    assert events == []
+    assert book.update([over], t0 + timedelta(seconds=30), {"1"}) == []  # quiet, but not long enough
+    assert [e.state for e in book.update([over], t0 + timedelta(seconds=91), {"1"})] == ["resolved"]
+    assert book.update([over], t0 + timedelta(seconds=95), {"1"}) == []  # once
 
 
 def test_two_tier_evaluation_on_a_big_window(tmp_path, watch):

@@ -45,6 +45,8 @@ class AlertState:
     finding: dict[str, Any] = field(default_factory=dict)
     row_id: int | None = None
     dirty: bool = False
+    #: since when the problem has looked over (a resolution waits for ``AlertBook.settle``)
+    clear_since: datetime | None = None
 
 
 @dataclass
@@ -75,10 +77,13 @@ class AlertBook:
     """Current alert states (loaded from the store) and the rules that change them."""
 
     def __init__(self, states: Iterable[AlertState] = (), *, remind: timedelta | None = timedelta(minutes=30),
-                 min_severity: str = "low"):
+                 min_severity: str = "low", settle: timedelta = timedelta(0)):
         self.states: dict[str, AlertState] = {s.fingerprint: s for s in states}
         self.remind = remind
         self.min_severity = min_severity
+        #: a firing problem is resolved only after it has looked over this long: an
+        #: intermittent failure stays one alert instead of resolved/firing every cycle
+        self.settle = settle
         self._fast_active: set[str] = set()
 
     def firing(self) -> list[AlertState]:
@@ -106,6 +111,8 @@ class AlertBook:
             if as_of is not None and st is not None and self._changed_at(st) > as_of:
                 continue
             if f.ongoing is not False:
+                if st is not None:
+                    st.clear_since = None
                 if st is None or st.state == "resolved":
                     st = self._start(fp, f, d, now)
                     events.append(self._event(st, "firing", False, now, d))
@@ -113,7 +120,7 @@ class AlertBook:
                     events.append(self._event(st, "firing", True, now, d))
                 else:
                     st.finding = d
-            elif st is not None and st.state == "firing":
+            elif st is not None and st.state == "firing" and self._settled(st, now):
                 events.append(self._resolve(st, now, d))
         if not full:
             return events
@@ -121,9 +128,16 @@ class AlertBook:
             if as_of is not None and self._changed_at(st) > as_of:
                 continue
             if st.state == "firing" and fp not in current and fp not in self._fast_active and st.account in accounts_in_window:
-                gone = dict(st.finding, ongoing=False)
-                events.append(self._resolve(st, now, gone))
+                if self._settled(st, now):
+                    gone = dict(st.finding, ongoing=False)
+                    events.append(self._resolve(st, now, gone))
         return events
+
+    def _settled(self, st: AlertState, now: datetime) -> bool:
+        """True once ``st`` has looked over for :attr:`settle` (the first such look starts the clock)."""
+        if st.clear_since is None:
+            st.clear_since = now
+        return now - st.clear_since >= self.settle
 
     @staticmethod
     def _changed_at(st: AlertState) -> datetime:

@@ -51,6 +51,7 @@ def watch_cmd(
     poll: Annotated[bool, typer.Option("--poll", help="Poll with stat() instead of native notifications (NFS/CIFS, containers, bind mounts).")] = False,
     from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Read files that exist at start-up from their beginning (default: from their end).")] = False,
     remind: Annotated[str, typer.Option("--remind", help="Repeat a firing alert at most this often (e.g. 30m, 2h; 0 = never).")] = "30m",
+    resolve_after: Annotated[str, typer.Option("--resolve-after", help="Resolve a firing alert only after its problem looked over this long (intermittent failures stay one alert).")] = "60s",
     alert_webhook: Annotated[Optional[str], typer.Option("--alert-webhook", help="POST each alert as JSON ({'text': ..., 'alert': {...}}, Slack-compatible) to this URL.", envvar="CAPI_AUDIT_WEBHOOK")] = None,
     window: Annotated[str, typer.Option("--window", help="Sliding window of recent rows the checks are evaluated over.")] = "60m",
     window_rows: Annotated[int, typer.Option("--window-rows", help="Most rows kept in the window (oldest leave first).", min=1000)] = 200_000,
@@ -78,6 +79,7 @@ def watch_cmd(
     from ..ingest.inputs import InputError
     from ..redact import redact_text
     from ..store import get_engine
+    from .persist import StoreBusy
     from .runner import WatchConfig, Watcher
     from .tailer import make_specs
 
@@ -89,7 +91,7 @@ def watch_cmd(
             window_rows=window_rows, quiet_s=parse_duration(quiet_period, "--quiet-period"),
             tick_s=max(0.2, parse_duration(tick, "--tick")), scan_s=max(0.5, parse_duration(scan_interval, "--scan-interval")),
             rotate_wait_s=parse_duration(rotate_wait, "--rotate-wait"), min_severity=min_severity.value,
-            force_source=source, webhook=alert_webhook,
+            force_source=source, webhook=alert_webhook, resolve_after_s=parse_duration(resolve_after, "--resolve-after"),
         )
     except typer.BadParameter as exc:
         fail(str(exc))
@@ -122,7 +124,7 @@ def watch_cmd(
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = watcher.run()
-    except InputError as exc:
+    except (InputError, StoreBusy) as exc:
         fail(str(exc))
     finally:
         for s, h in previous.items():

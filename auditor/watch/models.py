@@ -89,7 +89,24 @@ class WatchAlert(SQLModel, table=True):
     webhook_attempts: int = 0
 
 
-TABLES = (WatchCheckpoint, WatchRoot, WatchAlertState, WatchAlert)
+
+
+class WatchLease(SQLModel, table=True):
+    """Who watches with this store now: one row, renewed every few seconds.
+
+    Two watchers on one store would read the same files and send every alert
+    twice; the second one is refused while the lease is held (a holder that
+    stopped renewing, or whose process is gone on this host, has lost it)."""
+
+    id: int = Field(default=1, primary_key=True)
+    holder: str
+    host: str
+    pid: int
+    paths: str = ""
+    renewed_at: datetime = Field(default_factory=utcnow)
+
+
+TABLES = (WatchCheckpoint, WatchRoot, WatchAlertState, WatchAlert, WatchLease)
 
 
 def ensure_tables(engine: Engine) -> None:

@@ -8,14 +8,17 @@ again and give the same alerts); after it, nothing is read or raised twice.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from .alerts import AlertEvent, AlertState
-from .models import WatchAlert, WatchAlertState, WatchCheckpoint, WatchRoot, ensure_tables, utcnow
+from .models import WatchAlert, WatchAlertState, WatchCheckpoint, WatchLease, WatchRoot, ensure_tables, utcnow
 from .tailer import TrackedFile
 
 #: Checkpoints of files not seen for this long are forgotten.
@@ -151,3 +154,65 @@ def alert_counts(engine: Engine, since: datetime) -> dict[str, int]:
     for r in rows:
         out[r] = out.get(r, 0) + 1
     return out
+
+
+#: A lease not renewed for this long is free (a renewal comes every few seconds).
+LEASE_TTL = timedelta(seconds=30)
+
+
+class StoreBusy(RuntimeError):
+    """Another watcher holds this store."""
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def acquire_lease(engine: Engine, holder: str, paths: list[str]) -> None:
+    """Take the store for this watcher, or raise :class:`StoreBusy` naming the holder."""
+    host = socket.gethostname()
+    with Session(engine) as s:
+        lease = s.get(WatchLease, 1)
+        if lease is not None and lease.holder != holder:
+            fresh = _aware(lease.renewed_at) > utcnow() - LEASE_TTL
+            gone = lease.host == host and not _process_alive(lease.pid)
+            if fresh and not gone:
+                raise StoreBusy(
+                    f"another capi-audit watch (pid {lease.pid} on {lease.host}, watching {lease.paths or '?'}) is "
+                    "using this store; two watchers would send every alert twice. Stop it, or give this one "
+                    "its own --db."
+                )
+        if lease is None:
+            lease = WatchLease(id=1, holder=holder, host=host, pid=os.getpid(), paths=", ".join(paths)[:500])
+        else:
+            lease.holder, lease.host, lease.pid = holder, host, os.getpid()
+            lease.paths, lease.renewed_at = ", ".join(paths)[:500], utcnow()
+        s.add(lease)
+        try:
+            s.commit()
+        except IntegrityError:  # another watcher inserted it at the same moment
+            raise StoreBusy("another capi-audit watch took this store at the same moment; give each its own --db") from None
+
+
+def renew_lease(engine: Engine, holder: str) -> bool:
+    """Renew the lease; False when another watcher took it over (this one must stop)."""
+    with Session(engine) as s:
+        lease = s.get(WatchLease, 1)
+        if lease is None or lease.holder != holder:
+            return False
+        lease.renewed_at = utcnow()
+        s.add(lease)
+        s.commit()
+        return True
+
+
+def release_lease(engine: Engine, holder: str) -> None:
+    with Session(engine) as s:
+        s.exec(delete(WatchLease).where(col(WatchLease.holder) == holder))
+        s.commit()

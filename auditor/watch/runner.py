@@ -20,6 +20,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
@@ -33,7 +34,8 @@ from ..ruleset import Ruleset
 from .alerts import AlertBook
 from .delivery import StdoutSink, WebhookSender
 from .observer import WAKE, start_observer, stop_observer
-from .persist import commit_cycle, forget_stale, load_checkpoints, load_roots, load_states, pending_webhooks, prepare, save_roots
+from .persist import (acquire_lease, commit_cycle, forget_stale, load_checkpoints, load_roots, load_states,
+                      pending_webhooks, prepare, release_lease, renew_lease, save_roots)
 from .tailer import Tailer, make_specs, root_key
 from .window import Window, with_clock
 
@@ -46,6 +48,8 @@ class WatchConfig:
     poll_interval: float = 1.0
     from_beginning: bool = False
     remind_s: float | None = 1800.0
+    #: a firing alert is resolved only after its problem has looked over this long
+    resolve_after_s: float = 60.0
     window_s: float = 3600.0
     window_rows: int = 200_000
     quiet_s: float = 1.0
@@ -106,6 +110,10 @@ class WatchSummary:
         return "; ".join(parts) + "."
 
 
+#: How often the store lease is renewed (well inside persist.LEASE_TTL).
+LEASE_RENEW_S = 5.0
+
+
 class Watcher:
     def __init__(self, config: WatchConfig, registry: Registry, ruleset: Ruleset, engine: Engine, *,
                  sink: Any = None, note: Callable[[str], None] | None = None):
@@ -116,6 +124,7 @@ class Watcher:
         self.sink = sink or StdoutSink(config.fmt)
         self.note = note or (lambda msg: None)
         self.hints: queue.Queue[str] = queue.Queue()
+        self._holder = uuid.uuid4().hex  # this watcher, in the store lease
         self._stop = threading.Event()
         self.summary = WatchSummary(started=datetime.now(UTC))
         self.ready = threading.Event()  # set once the initial scan is committed
@@ -138,10 +147,21 @@ class Watcher:
         cfg = self.config
         prepare(self.engine)
         specs = make_specs(cfg.paths)
+        acquire_lease(self.engine, self._holder, list(cfg.paths))  # raises StoreBusy: one watcher per store
+        try:
+            return self._run(specs)
+        finally:
+            try:
+                release_lease(self.engine, self._holder)
+            except Exception:  # noqa: BLE001 - best effort at shutdown; the lease expires anyway
+                pass
+
+    def _run(self, specs) -> WatchSummary:
+        cfg = self.config
         self.window = Window(self.registry, dict(cfg.options), cfg.window_s, cfg.window_rows)
         self.book = AlertBook(load_states(self.engine),
                               remind=timedelta(seconds=cfg.remind_s) if cfg.remind_s else None,
-                              min_severity=cfg.min_severity)
+                              min_severity=cfg.min_severity, settle=timedelta(seconds=cfg.resolve_after_s))
         self.tailer = Tailer(
             specs, self.registry.sources, force_source=cfg.force_source, from_beginning=cfg.from_beginning,
             known_roots=load_roots(self.engine), checkpoints=load_checkpoints(self.engine), quiet_s=cfg.quiet_s,
@@ -185,6 +205,7 @@ class Watcher:
         now = time.monotonic()
         next_tick = now + cfg.tick_s
         next_scan = now + cfg.scan_s
+        next_lease = now + LEASE_RENEW_S
         last_cycle_end = 0.0
         spacing = cfg.min_cycle_s
         first = True
@@ -203,6 +224,11 @@ class Watcher:
                     break
                 self._wait_hints(0)
             start = time.monotonic()
+            if start >= next_lease:
+                if not renew_lease(self.engine, self._holder):
+                    self.note("another watcher took over this store; stopping")
+                    break
+                next_lease = start + LEASE_RENEW_S
             if self.tailer.rescan or start >= next_scan:
                 self.tailer.scan()
                 next_scan = start + cfg.scan_s

@@ -66,6 +66,23 @@ def fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: A new file is a copy of a followed one when this much of it (or all of it) is the same.
+COPY_COMPARE_BYTES = 1024 * 1024
+
+
+def _same_prefix(followed_fd: int, fd: int, size: int) -> bool:
+    """True when the new file's first bytes (up to :data:`COPY_COMPARE_BYTES`) are the followed file's."""
+    try:
+        n = min(size, os.fstat(followed_fd).st_size, COPY_COMPARE_BYTES)
+        step = 64 * 1024
+        for at in range(0, n, step):
+            if os.pread(fd, min(step, n - at), at) != os.pread(followed_fd, min(step, n - at), at):
+                return False
+        return True
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class WatchSpec:
     """One command-line path: a directory (recursive), a file, or a glob."""
@@ -349,9 +366,10 @@ class Tailer:
                         resets.remove(t)
                     self._adopt(t, path, key, fd)
                     return
-            # a copy of a file followed right now ('.1' made before the truncation): never read twice
+            # a copy of a file followed right now ('.1' made before the truncation): never read twice.
+            # The first bytes are not enough (logs of one shape may share them): compare up to 1 MiB.
             for t in self.files.values():
-                if self._same_data(t, head):
+                if self._same_data(t, head) and _same_prefix(t.fd, fd, size):
                     os.close(fd)
                     self.stats.copies_skipped += 1
                     self._note_once(f"dup:{path}", f"{path} holds the same data as {t.path}; not reading it twice")
