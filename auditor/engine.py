@@ -106,6 +106,7 @@ def _parse_pieces(source: Any, pieces: list[Piece], ctx: ParseContext) -> _Parse
     """Build the batch of ``pieces`` (a few Polars calls for any number of files)
     and parse it; plugin errors are returned, not raised (the caller reports them)."""
     batch, junk = lines_frame(pieces)
+    pieces.clear()  # the text lives on in the batch only
     if batch.is_empty():
         return _Parsed(None, None, junk)
     try:
@@ -216,16 +217,13 @@ def _parse_source(
 ) -> None:
     """Read ``units`` (all of ``source``) as packed batches, parse them (two at
     a time on the pool when the source allows it) and spill the rows in input order."""
-    pending: deque = deque()  # (pieces, future) parsed on the pool, handled in input order
+    pending: deque = deque()  # (first line of each file, future) parsed on the pool, handled in input order
 
-    def handle(pieces: list[Piece], parsed: _Parsed) -> None:
+    def handle(firsts: dict[str, int], parsed: _Parsed) -> None:
         summary.add_errors(parsed.junk)
         summary.skipped_lines += parsed.junk.height
         if parsed.error is not None:
-            fail(source.plugin, f"parse {source.name} ({pieces[0].file})", parsed.error)
-            firsts: dict[str, int] = {}
-            for piece in pieces:
-                firsts.setdefault(piece.file, piece.line)
+            fail(source.plugin, f"parse {source.name} ({next(iter(firsts))})", parsed.error)
             for file, line in firsts.items():
                 summary.add_error(file, line, f"source {source.name} failed on this batch")
             return
@@ -238,15 +236,20 @@ def _parse_source(
 
     def drain(keep: int) -> None:
         while len(pending) > keep:
-            pieces, future = pending.popleft()
-            handle(pieces, future.result())
+            firsts, future = pending.popleft()
+            handle(firsts, future.result())
 
     def submit(pieces: list[Piece]) -> None:
+        # only the worker keeps the text: it is freed as soon as the batch is built
+        firsts: dict[str, int] = {}
+        for piece in pieces:
+            firsts.setdefault(piece.file, piece.line)
         if source.thread_safe_parse:
-            pending.append((pieces, pool.submit(_parse_pieces, source, pieces, ctx)))
+            pending.append((firsts, pool.submit(_parse_pieces, source, pieces, ctx)))
+            del pieces
             drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
         else:
-            handle(pieces, _parse_pieces(source, pieces, ctx))
+            handle(firsts, _parse_pieces(source, pieces, ctx))
 
     pack = _Pack()
     try:
