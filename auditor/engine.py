@@ -140,15 +140,29 @@ def parse_units(
             raise StrictModeError(f"plugin {plugin!r} failed in {what}: {problem.error}") from exc
         problems.append(problem)
 
-    by_source = _assign_sources(units, registry, force_source, summary, problems)
-    pool = ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="capi-audit-parse")
+    intake = _Intake(registry, options, contexts, spill, summary, fail)
+    memo = SniffMemo()
     try:
-        for name in sorted(by_source):
-            source = registry.sources[name]
-            ctx = contexts.setdefault(name, ParseContext(source=name, options=options))
-            _parse_source(source, by_source[name], ctx, pool, spill, summary, fail, progress)
+        for unit in units:
+            try:
+                if force_source:
+                    source, head = registry.sources[force_source], None
+                else:
+                    source, head = pick_source(unit, registry.sources, problems, memo)
+            except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
+                cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
+                summary.add_error(unit.name, 0, f"cannot read: {cause}")
+            else:
+                if source is None:
+                    summary.unrecognised_files += 1
+                    summary.add_error(unit.name, 0, "no source plugin recognises this file (use --source to force one)")
+                else:
+                    intake.read(unit, source, head)
+            if progress:
+                progress(unit.size)
+        intake.flush()
     finally:
-        pool.shutdown(wait=True)
+        intake.close()
 
     for name in spill.sources:
         _finalize(spill, registry.sources[name], contexts[name], fail)
@@ -167,28 +181,6 @@ def parse_units(
 PACK_BYTES = 8 * 1024 * 1024
 
 
-def _assign_sources(
-    units: list[InputUnit], registry: Registry, force_source: str | None, summary: "InputSummary",
-    problems: list[PluginProblem],
-) -> dict[str, list[InputUnit]]:
-    """Each readable unit under the source that reads it (units keep their sorted order)."""
-    by_source: dict[str, list[InputUnit]] = {}
-    memo = SniffMemo()
-    for unit in units:
-        try:
-            source = registry.sources[force_source] if force_source else pick_source(unit, registry.sources, problems, memo)[0]
-        except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
-            cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
-            summary.add_error(unit.name, 0, f"cannot read: {cause}")
-            continue
-        if source is None:
-            summary.unrecognised_files += 1
-            summary.add_error(unit.name, 0, "no source plugin recognises this file (use --source to force one)")
-            continue
-        by_source.setdefault(source.name, []).append(unit)
-    return by_source
-
-
 class _Pack:
     """Pieces of consecutive files gathered until :data:`PACK_BYTES`."""
 
@@ -205,25 +197,75 @@ class _Pack:
         return pieces
 
 
-def _parse_source(
-    source: Any,
-    units: list[InputUnit],
-    ctx: ParseContext,
-    pool: ThreadPoolExecutor,
-    spill: SpillWriter,
-    summary: "InputSummary",
-    fail: Callable[[str, str, BaseException], None],
-    progress: Callable[[int], None] | None,
-) -> None:
-    """Read ``units`` (all of ``source``) as packed batches, parse them (two at
-    a time on the pool when the source allows it) and spill the rows in input order."""
-    pending: deque = deque()  # (first line of each file, future) parsed on the pool, handled in input order
+class _Intake:
+    """Reads units as they come, packs each source's pieces and parses full packs.
 
-    def handle(firsts: dict[str, int], parsed: _Parsed) -> None:
+    Sniffing and reading (this thread) overlap with parsing (two workers):
+    each source has its own pack, filled up to :data:`PACK_BYTES` from
+    consecutive files of that source and parsed on the pool as soon as it is
+    full (inline for sources that are not thread-safe).  Results are taken in
+    submission order, so each source's rows are spilled in input order.
+    """
+
+    def __init__(self, registry: Registry, options: dict[str, Any], contexts: dict[str, ParseContext],
+                 spill: SpillWriter, summary: "InputSummary", fail: Callable[[str, str, BaseException], None]):
+        self.registry, self.options, self.contexts = registry, options, contexts
+        self.spill, self.summary, self.fail = spill, summary, fail
+        self.packs: dict[str, _Pack] = {}
+        # (source, first line of each file, future): only the worker keeps the text
+        self.pending: deque = deque()
+        self.pool = ThreadPoolExecutor(max_workers=PARSE_WORKERS, thread_name_prefix="capi-audit-parse")
+
+    def read(self, unit: InputUnit, source: Any, head: bytes | None) -> None:
+        """Read ``unit`` with ``source`` into its pack (``head``: what sniffing read of it)."""
+        pack = self.packs.setdefault(source.name, _Pack())
+        stats = ReadStats()
+        try:
+            for piece in read_pieces(unit, source.framing, source.entry_start, stats=stats, head=head):
+                pack.add(piece)
+                if pack.bytes >= PACK_BYTES:
+                    self._submit(source, pack.take())
+        except StrictModeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
+            # what was read before the break still counts (it stays in the pack)
+            cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
+            self.summary.add_error(unit.name, stats.lines, f"stopped reading: {cause}; the lines before it are kept")
+
+    def flush(self) -> None:
+        for name in sorted(self.packs):
+            if self.packs[name].pieces:
+                self._submit(self.registry.sources[name], self.packs[name].take())
+        self._drain(0)
+
+    def close(self) -> None:
+        for _, _, future in self.pending:  # only after a strict-mode failure: stop what is in flight
+            future.cancel() or future.exception()
+        self.pool.shutdown(wait=True)
+
+    def _submit(self, source: Any, pieces: list[Piece]) -> None:
+        ctx = self.contexts.setdefault(source.name, ParseContext(source=source.name, options=self.options))
+        firsts: dict[str, int] = {}
+        for piece in pieces:
+            firsts.setdefault(piece.file, piece.line)
+        if source.thread_safe_parse:
+            self.pending.append((source, firsts, self.pool.submit(_parse_pieces, source, pieces, ctx)))
+            del pieces
+            self._drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
+        else:
+            self._handle(source, firsts, _parse_pieces(source, pieces, ctx))
+
+    def _drain(self, keep: int) -> None:
+        while len(self.pending) > keep:
+            source, firsts, future = self.pending.popleft()
+            self._handle(source, firsts, future.result())
+
+    def _handle(self, source: Any, firsts: dict[str, int], parsed: _Parsed) -> None:
+        summary = self.summary
         summary.add_errors(parsed.junk)
         summary.skipped_lines += parsed.junk.height
         if parsed.error is not None:
-            fail(source.plugin, f"parse {source.name} ({next(iter(firsts))})", parsed.error)
+            self.fail(source.plugin, f"parse {source.name} ({next(iter(firsts))})", parsed.error)
             for file, line in firsts.items():
                 summary.add_error(file, line, f"source {source.name} failed on this batch")
             return
@@ -232,48 +274,7 @@ def _parse_source(
             summary.add_errors(bad)
             summary.skipped_lines += bad.height
         if parsed.rows is not None:
-            spill.append(source.name, parsed.rows)
-
-    def drain(keep: int) -> None:
-        while len(pending) > keep:
-            firsts, future = pending.popleft()
-            handle(firsts, future.result())
-
-    def submit(pieces: list[Piece]) -> None:
-        # only the worker keeps the text: it is freed as soon as the batch is built
-        firsts: dict[str, int] = {}
-        for piece in pieces:
-            firsts.setdefault(piece.file, piece.line)
-        if source.thread_safe_parse:
-            pending.append((firsts, pool.submit(_parse_pieces, source, pieces, ctx)))
-            del pieces
-            drain(PARSE_WORKERS)  # bounded: at most this many batches in flight
-        else:
-            handle(firsts, _parse_pieces(source, pieces, ctx))
-
-    pack = _Pack()
-    try:
-        for unit in units:
-            stats = ReadStats()
-            try:
-                for piece in read_pieces(unit, source.framing, source.entry_start, stats=stats):
-                    pack.add(piece)
-                    if pack.bytes >= PACK_BYTES:
-                        submit(pack.take())
-            except StrictModeError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
-                # what was read before the break still counts (it stays in the pack)
-                cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
-                summary.add_error(unit.name, stats.lines, f"stopped reading: {cause}; the lines before it are kept")
-            if progress:
-                progress(unit.size)
-        if pack.pieces:
-            submit(pack.take())
-        drain(0)
-    finally:
-        for _, future in pending:  # only after a strict-mode failure: stop what is in flight
-            future.cancel() or future.exception()
+            self.spill.append(source.name, parsed.rows)
 
 
 def _finalize(spill: SpillWriter, source: Any, ctx: ParseContext, fail: Callable[[str, str, BaseException], None]) -> None:

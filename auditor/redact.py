@@ -68,9 +68,14 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(r"\b00\d{1,3}[\s.\-/]?\(?\d{1,4}\)?([\s.\-/]?\d{2,4}){2,4}\b", "[phone]"),
     _Rule(r"\(\d{3}\)\s?\d{3}[\s.\-]?\d{4}\b", "[phone]"),
     _Rule(r"\b\d{3}[\s.\-]\d{3}[\s.\-]\d{4}\b", "[phone]"),
-    _Rule(r"\b0\d{2,4}[\s/.\-]\d{5,8}\b", "[phone]"),
-    _Rule(r"\b0\d{9,10}\b", "[phone]"),
-    _Rule(r"\b(\d{11,12}|\d{14}|[02-9]\d{12}|1[0-4]\d{11})\b", "[phone]"),
+    # numbers inside paths, file names, ids and versions (a-060914134209.json, /v21.0/, 1.2.3)
+    # are not phones: these need a space, quote, '=', ':' ... or the text's edge on both sides
+    # (a full stop after one ends a sentence)
+    *(
+        _Rule(rf"(?P<a>^|[^\w\-/.]){number}(?P<z>$|[^\w\-/.]|\.\s|\.$)", "${a}[phone]${z}")
+        for number in (r"0\d{2,4}[\s/.\-]\d{5,8}", r"0\d{9,10}", r"(\d{11,12}|\d{14}|[02-9]\d{12}|1[0-4]\d{11})")
+        for _ in range(2)  # twice: neighbours that share one separator
+    ),
     # IPv4 and IPv6 (full form, or a '::' short form such as 2001:db8::b1 / fe80::1)
     _Rule(r"\b(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\b", "[ip]"),
     _Rule(r"(?i)\b[0-9a-f]{1,4}(::?[0-9a-f]{1,4}){3,7}\b", "[ip]"),

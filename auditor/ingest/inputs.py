@@ -37,6 +37,8 @@ class InputUnit:
     name: str
     open: Callable[[], IO[bytes]]
     size: int  # compressed/on-disk size, for progress
+    #: a plain file on disk: a head shorter than asked for is the whole file
+    plain: bool = False
 
     def head(self, n: int = HEAD_BYTES) -> bytes:
         with self.open() as fh:
@@ -56,7 +58,7 @@ def _file_units(path: Path, display: str) -> list[InputUnit]:
         return _zip_units(path, display)
     if path.suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
         return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size)]
-    return [InputUnit(display, lambda p=path: open(p, "rb"), size)]
+    return [InputUnit(display, lambda p=path: open(p, "rb"), size, plain=True)]
 
 
 class _Archive:

@@ -20,7 +20,7 @@ from typing import IO, Iterator
 
 import polars as pl
 
-from .inputs import InputUnit
+from .inputs import HEAD_BYTES, InputUnit
 
 CHUNK_BYTES = 8 * 1024 * 1024
 READ_STEP = 1024 * 1024
@@ -152,17 +152,20 @@ def read_pieces(
     entry_start: str | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     stats: ReadStats | None = None,
+    head: bytes | None = None,
 ) -> Iterator[Piece]:
     """Yield ``unit``'s decoded text in pieces of about ``chunk_bytes``, cut at
     line boundaries (``entries``: before a line that starts an entry;
-    ``document``: the whole file, one piece).
+    ``document``: the whole file, one piece).  ``head``: the bytes sniffing
+    read; a plain file shorter than that read is not opened again.
 
     Raises ``OSError``/``EOFError``/``zlib.error`` if the stream itself breaks,
     after the pieces read before the break; callers report that and go on with
     the next unit.
     """
     stats = stats or ReadStats()
-    with unit.open() as fh:
+    whole = head is not None and unit.plain and len(head) < HEAD_BYTES  # sniffing read all of it
+    with (io.BytesIO(head) if whole else unit.open()) as fh:
         head = fh.read(4)
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             fh = _Utf16AsUtf8(fh, head)  # re-encoded as it is read: never read whole
