@@ -1,5 +1,9 @@
 """Benchmark `capi-audit audit` on archives of many files against three baselines.
 
+    pip install -e '.[bench]'     # DuckDB, for the DuckDB baseline only
+    python benchmarks/bench_archives.py --shape all            # the README table (scale 1.0)
+    python benchmarks/bench_archives.py --shape sgtm --scale 0.1 --keep /tmp/bench
+
 Generates realistic archives in the formats the tool reads (deterministic from
 ``--seed``), then measures in ONE run, on the SAME files:
 
