@@ -10,9 +10,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import resource
 import subprocess
 import sys
+import tempfile
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -31,12 +32,22 @@ def _audit(*paths: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict | None,
     """The real CLI in a child process: exit code, JSON report, stderr (and peak RSS in the report)."""
     cmd = [sys.executable, "-m", "auditor", "audit", *map(str, paths), "--format", "json", "--no-db", "--quiet",
            "--fail-on", "never", *extra]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    report = json.loads(proc.stdout) if proc.stdout.strip() else None
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
+        killer = threading.Timer(300, proc.kill)  # a hang fails the test instead of stalling CI
+        killer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+        finally:
+            killer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    report = json.loads(stdout) if stdout.strip() else None
     if report is not None:
-        report["_peak_rss_mb"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return proc.returncode, report, proc.stderr
+        report["_peak_rss_mb"] = usage.ru_maxrss / 1024
+    return proc.returncode, report, stderr
 
 
 def _errors(report: dict, name: str) -> list[str]:
