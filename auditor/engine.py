@@ -150,8 +150,7 @@ def parse_units(
                 else:
                     source, head = pick_source(unit, registry.sources, problems, memo)
             except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
-                cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
-                summary.add_error(unit.name, 0, f"cannot read: {cause}")
+                summary.add_error(unit.name, 0, f"cannot read: {_why(exc)}")
             else:
                 if source is None:
                     summary.unrecognised_files += 1
@@ -173,6 +172,10 @@ def parse_units(
     notes = [n for name in sorted(contexts) for n in contexts[name].notes]
     return rows, summary, notes, problems
 
+
+def _why(exc: BaseException) -> str:
+    """An input error's reason (a broken stream says what broke and where itself)."""
+    return str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
 
 
 #: A parse batch holds up to this many bytes of input.  Small files of one
@@ -229,8 +232,7 @@ class _Intake:
             raise
         except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
             # what was read before the break still counts (it stays in the pack)
-            cause = str(exc) if isinstance(exc, BrokenStream) else f"{type(exc).__name__}: {exc}"
-            self.summary.add_error(unit.name, stats.lines, f"stopped reading: {cause}; the lines before it are kept")
+            self.summary.add_error(unit.name, stats.lines, f"stopped reading: {_why(exc)}; the lines before it are kept")
 
     def flush(self) -> None:
         for name in sorted(self.packs):

@@ -1,11 +1,13 @@
-"""Read an input unit as bounded batches of decoded lines with line numbers.
+"""Read an input unit as bounded pieces of decoded text, and pieces as batches of lines.
 
 Memory stays bounded: bytes are read in blocks of ``CHUNK_BYTES``, cut at the
 last line boundary (or, for multi-line entries, before the last line that
-starts an entry) and the rest is carried into the next block.  Each batch is a
-Polars frame ``file, line, text``; decoding and junk detection are column
-expressions.  Lines that are binary junk are skipped and reported with their
-file:line.  CRLF, a UTF-8 BOM and UTF-16 files are handled.
+starts an entry) and the rest is carried into the next block; a line without
+end keeps only its head.  :func:`read_pieces` yields the decoded blocks of one
+unit; :func:`lines_frame` turns the pieces of any number of files (packed by
+the engine) into one Polars frame ``file, line, text`` in a few column
+expressions, pulling out lines that are binary junk (reported with their
+file:line).  CRLF, a UTF-8 BOM and UTF-16 files are handled.
 """
 
 from __future__ import annotations
