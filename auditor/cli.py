@@ -167,6 +167,13 @@ def audit_cmd(
         result.inputs.add_error(name, 0, reason)
     if result.inputs.records == 0 and result.inputs.unrecognised_files == len(units) and not skipped:
         fail(f"{', '.join(paths)}: no input file was recognised by any source plugin (use --source)")
+    if result.inputs.records == 0 and result.inputs.unreadable_files and (
+        result.inputs.unreadable_files + result.inputs.unrecognised_files == len(units)
+    ):
+        # a run that read nothing must never look green
+        first = next((e for e in result.inputs.errors if e["reason"].startswith(("cannot read", "stopped reading"))), None)
+        fail(f"{', '.join(paths)}: no readable input: {result.inputs.unreadable_files} file(s) could not be read"
+             + (f" ({first['file']}: {first['reason']})" if first else ""))
     report = build_report(result)
     if orders_out is not None:
         from .orders_export import write_orders

@@ -42,6 +42,8 @@ class InputSummary:
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_total: int = 0
     unrecognised_files: int = 0
+    #: files of which not one line could be read (corrupt archive, unreadable member)
+    unreadable_files: int = 0
 
     def add_errors(self, rejects: pl.DataFrame) -> None:
         if rejects.is_empty():
@@ -150,6 +152,7 @@ def parse_units(
                 else:
                     source, head = pick_source(unit, registry.sources, problems, memo)
             except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
+                summary.unreadable_files += 1
                 summary.add_error(unit.name, 0, f"cannot read: {_why(exc)}")
             else:
                 if source is None:
@@ -232,6 +235,8 @@ class _Intake:
             raise
         except Exception as exc:  # noqa: BLE001 - broken gzip/zip member, truncated archive, zlib.error
             # what was read before the break still counts (it stays in the pack)
+            if stats.lines == 0:
+                self.summary.unreadable_files += 1
             self.summary.add_error(unit.name, stats.lines, f"stopped reading: {_why(exc)}; the lines before it are kept")
 
     def flush(self) -> None:

@@ -181,3 +181,14 @@ def test_many_tiny_files_cost_little_memory_each(tmp_path):
     assert code == 0, stderr
     assert report["inputs"]["records"] == 4000 and report["inputs"]["files"] == 4000
     assert report["_peak_rss_mb"] < 400  # 85 KB a file would be 340 MB on top of the ~150 MB base
+
+
+def test_a_folder_of_only_corrupt_archives_is_no_readable_input(tmp_path):
+    """It exited 0 with '0 records': a run that read nothing must not look green."""
+    bad = bytearray(gzip.compress(RESPONSES))
+    bad[10:40] = b"\xff" * 30  # the deflate stream breaks at once
+    (tmp_path / "a.ndjson.gz").write_bytes(bytes(bad))
+    (tmp_path / "b.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 60)  # not a zip after all
+    code, report, stderr = _audit(tmp_path)
+    assert code == 2 and report is None
+    assert "no readable input" in stderr and stderr.strip().count("\n") == 0
