@@ -10,7 +10,8 @@ Order at start-up: plugins are loaded and registered; then, once per command,
 :func:`capi_auditor_register_sources`, :func:`capi_auditor_register_checks` and
 :func:`capi_auditor_ruleset_files` are called once per plugin.  During
 ``audit``/``watch`` the registered objects' own callables run: ``Source.sniff``
-per input file, ``Source.parse`` per batch of lines, ``Source.finalize`` once
+per input file, ``Source.parse`` per batch of lines (small files of a source
+packed together: ``docs/plugins.md``), ``Source.finalize`` once
 per source, ``Check.run`` once per audit (per window in ``watch``).
 
 Hook implementations must accept only the arguments they need (pluggy passes
@@ -56,8 +57,9 @@ def capi_auditor_register_checks(register: "Callable[[Check], None]") -> None:
 
     :param register: call ``register(Check(...))`` once per check.  A check
         names the diagnosis rows (ids from the ruleset) it may report; its
-        ``run(ctx)`` receives an :class:`auditor.CheckContext` holding the
-        canonical frame, the ruleset thresholds and the evidence window, and
+        ``run(ctx)`` receives an :class:`auditor.CheckContext` that reads the
+        canonical rows (``ctx.select(columns, kinds=, where=)``) and holds the
+        ruleset thresholds and the evidence window, and
         returns :class:`auditor.Finding` objects (build them with
         ``ctx.finding(rule, ...)``).
 
