@@ -154,6 +154,18 @@ class CheckContext:
     window_end: datetime | None
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: held while making or updating :meth:`shared` state (a watch full pass runs on a worker thread)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def shared(self, key: str, factory: Callable[[], Any]) -> Any:
+        """Work several checks of this audit need (matched tables, a per-account
+        summary): made by ``factory`` the first time a check asks, then shared.
+        Name keys after your plugin (``"reconciliation.tables"``)."""
+        with self.lock:
+            if key not in self._shared:
+                self._shared[key] = factory()
+            return self._shared[key]
 
     def select(self, *columns: str, kinds: Iterable[str] | None = None, where: pl.Expr | None = None) -> pl.DataFrame:
         """``columns`` of the rows of ``kinds`` (default all rows) for which

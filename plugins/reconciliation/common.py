@@ -11,7 +11,7 @@ import polars as pl
 from auditor import CheckContext, plain
 from auditor.orders_export import reconcile, thresholds_from
 
-_CACHE_KEY = "_reconciliation"
+_SHARED_KEY = "reconciliation.tables"
 #: Columns of the matched server Purchases the checks use (evidence, window, outcome, match).
 _SERVER_COLUMNS = ("account", "logged_at", "file", "line", "message", "m_shop", "m_order_id", "key", "accepted", "rejected")
 
@@ -35,9 +35,10 @@ def iso(ts: datetime | None) -> str | None:
 
 def recon(ctx: CheckContext) -> Recon:
     """The matched tables, computed once per audit and shared by the checks."""
-    cached = ctx.options.get(_CACHE_KEY)
-    if cached is not None and cached[0] is ctx.rows:
-        return cached[1]
+    return ctx.shared(_SHARED_KEY, lambda: _build(ctx))
+
+
+def _build(ctx: CheckContext) -> Recon:
     parts = reconcile(ctx, **thresholds_from(ctx.ruleset))
     # kept for every reconciliation check: only the columns they read
     server = parts["server"].select(_SERVER_COLUMNS)
@@ -45,7 +46,6 @@ def recon(ctx: CheckContext) -> Recon:
     del parts
     slack = float(ctx.thresholds("server-events-missing").get("window_slack_minutes", 60))
     r.windows = aligned_windows(ctx, r, timedelta(minutes=slack))
-    ctx.options[_CACHE_KEY] = (ctx.rows, r)
     return r
 
 
