@@ -21,7 +21,7 @@ os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:100,muzzy_decay_ms:0"
 from .findings import Evidence, Finding, evidence_from
 from .hookspecs import hookimpl
 from .registry import Check, CheckContext, ParseContext, Source
-from .schema import COLUMNS, KINDS, SCHEMA, USER_DATA_KEYS, conform, empty_frame, plain
+from .schema import COLUMNS, KINDS, MESSAGE_CHARS, REJECT_SCHEMA, SCHEMA, USER_DATA_KEYS, conform, empty_frame, plain
 from .userdata import classify_user_data
 
 try:
@@ -30,7 +30,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "COLUMNS", "KINDS", "SCHEMA", "USER_DATA_KEYS", "Check", "CheckContext", "Evidence",
+    "COLUMNS", "KINDS", "MESSAGE_CHARS", "REJECT_SCHEMA", "SCHEMA", "USER_DATA_KEYS", "Check", "CheckContext", "Evidence",
     "Finding", "ParseContext", "Source", "__version__", "classify_user_data", "conform",
     "empty_frame", "evidence_from", "hookimpl", "plain",
 ]

@@ -113,6 +113,12 @@ COLUMNS: dict[str, tuple[pl.DataType, str]] = {
     "extra": (pl.String, "JSON object with source-specific fields"),
 }
 
+#: Columns of the ``rejects`` frame a source's ``parse`` may return: input it could not understand.
+REJECT_SCHEMA: dict[str, pl.DataType] = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
+
+#: The longest ``message`` a row keeps (characters, after redaction).
+MESSAGE_CHARS = 200
+
 #: Values a source may put in ``signal``.
 SIGNALS = {
     "success": "the API accepted the request",

@@ -22,6 +22,7 @@ from typing import IO, Iterator
 
 import polars as pl
 
+from ..schema import REJECT_SCHEMA
 from .inputs import HEAD_BYTES, InputUnit
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -35,7 +36,6 @@ MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
 
 _CONTROL = r"[\x00-\x08\x0e-\x1f]"
 
-REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
 BATCH_SCHEMA = {"file": pl.String, "line": pl.Int64, "text": pl.String}
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from auditor import MESSAGE_CHARS, REJECT_SCHEMA  # noqa: F401 - shared by the source's modules
+
 CONNECTOR = "graph-api-log"
 S = pl.String
 UTC = pl.Datetime("us", "UTC")
-REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
 #: ``message`` is cut to this many characters (after redaction).
-MESSAGE_CHARS = 200
 
 # --------------------------------------------------------------------------
 # JSON shapes

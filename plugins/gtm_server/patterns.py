@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from auditor import REJECT_SCHEMA  # noqa: F401 - shared by the source's modules
 from auditor import capi_payload
 
 
@@ -98,4 +99,3 @@ GA4_TO_META = {
 #: stdout noise of every sGTM container (vendors filter exactly these).
 NOISE = r"googletagmanager\.com/sgtm/a|^\s*Listening\b"
 
-REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor import classify_user_data
+from auditor import MESSAGE_CHARS, classify_user_data
 from auditor.capi_payload import event_columns
 from auditor.jsonsafe import safe_json_decode
 from auditor.redact import redact_columns
@@ -39,7 +39,6 @@ from .patterns import (
     PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY,
 )
 
-MESSAGE_CHARS = 200
 
 
 def _unwrap_string(expr: pl.Expr) -> pl.Expr:

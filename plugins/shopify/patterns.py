@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from auditor import REJECT_SCHEMA  # noqa: F401 - shared by the source's modules
+
 CONNECTOR = "shopify"
 
 #: Shopify delivery headers -> private column.  Names are matched
@@ -98,4 +100,3 @@ BODY = pl.Struct({
     "checkouts": pl.List(ORDER),
 })
 
-REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}

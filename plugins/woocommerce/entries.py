@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from auditor import REJECT_SCHEMA
+
 from .patterns import CONTEXT_SUFFIX, ENTRY_START, HEADER_PARTS, KV_KEYS, KV_PREFIX
 
-REJECT_SCHEMA = {"file": pl.String, "line": pl.Int64, "reason": pl.String}
 
 #: Columns of the entries frame built here (kv columns use ``kv_`` + key with '-' as '_').
 KV_COLUMNS = {k: "kv_" + k.replace("-", "_") for k in KV_KEYS}

@@ -13,6 +13,7 @@ import polars as pl
 
 from .entries import REJECT_SCHEMA
 from .extra import extra_json, unusual_level
+from auditor import MESSAGE_CHARS
 from auditor.jsonsafe import safe_json_decode
 from auditor.redact import redact_columns
 from .requests import CONNECTOR
@@ -23,8 +24,6 @@ _ERROR = pl.Struct({
     "fbtrace_id": pl.String,
 })
 BODY_DTYPE = pl.Struct({"events_received": pl.String, "fbtrace_id": pl.String, "error": _ERROR})
-
-MESSAGE_CHARS = 200
 
 
 def _int(expr: pl.Expr) -> pl.Expr:

@@ -22,12 +22,12 @@ from .patterns import (
     TRANSPORT_TEXT,
     USER_AGENT_VERSION,
 )
+from auditor import MESSAGE_CHARS
 from auditor.redact import redact_columns
 
 from .extra import extra_json, unusual_level
 from .requests import CONNECTOR, uri_path
 
-MESSAGE_CHARS = 200
 
 _SIGNAL = {
     "connection_invalid": "connection_invalid",
