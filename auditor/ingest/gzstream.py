@@ -11,9 +11,10 @@ then raises :class:`BrokenStream` saying what broke and where.
 
 from __future__ import annotations
 
-import io
 import zlib
 from typing import IO
+
+from .streams import ReadOnlyStream
 
 _STEP = 256 * 1024
 _OUT_STEP = 64 * 1024
@@ -38,7 +39,7 @@ def _salvage(d, data: bytes) -> bytes:
         return bytes(out)
 
 
-class GzipStream(io.RawIOBase):
+class GzipStream(ReadOnlyStream):
     """Read-only, forward-only decompressed view of a gzip file (multi-member)."""
 
     def __init__(self, raw: IO[bytes]):
@@ -50,9 +51,6 @@ class GzipStream(io.RawIOBase):
         self._done = False
         self._consumed = 0  # compressed bytes read from the file
         self._members = 0
-
-    def readable(self) -> bool:
-        return True
 
     def _fill(self, want: int) -> None:
         while len(self._out) < want and not self._done and self._error is None:
@@ -119,11 +117,6 @@ class GzipStream(io.RawIOBase):
         data = bytes(self._out[:n])
         del self._out[:n]
         return data
-
-    def readinto(self, b) -> int:  # pragma: no cover - used by BufferedReader
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         try:

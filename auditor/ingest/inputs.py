@@ -12,7 +12,6 @@ that fail later are reported as skipped input, not fatal.
 from __future__ import annotations
 
 import glob
-import io
 import os
 import stat
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import IO, Callable
 
 from .gzstream import GzipStream
+from .streams import ReadOnlyStream
 
 HEAD_BYTES = 64 * 1024
 
@@ -100,22 +100,14 @@ def _zip_units(path: Path, display: str) -> list[InputUnit]:
     return units
 
 
-class _MemberStream(io.RawIOBase):
+class _MemberStream(ReadOnlyStream):
     """A zip member as a plain readable stream (closing it leaves the archive open)."""
 
     def __init__(self, member: IO[bytes]):
         self._member = member
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, n: int = -1) -> bytes:
         return self._member.read(n)
-
-    def readinto(self, b) -> int:  # pragma: no cover - used by BufferedReader
-        data = self._member.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         try:

@@ -24,6 +24,7 @@ import polars as pl
 
 from ..schema import REJECT_SCHEMA
 from .inputs import HEAD_BYTES, InputUnit
+from .streams import ReadOnlyStream
 
 CHUNK_BYTES = 8 * 1024 * 1024
 READ_STEP = 1024 * 1024
@@ -255,7 +256,7 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
         raise broken
 
 
-class _Utf16AsUtf8(io.RawIOBase):
+class _Utf16AsUtf8(ReadOnlyStream):
     """A UTF-16 stream (BOM in ``head``) read as UTF-8, block by block."""
 
     def __init__(self, fh: IO[bytes], head: bytes):
@@ -263,9 +264,6 @@ class _Utf16AsUtf8(io.RawIOBase):
         self._decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
         self._pending = self._decoder.decode(head).encode("utf-8")
         self._eof = False
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, n: int = -1) -> bytes:
         while not self._eof and (n < 0 or len(self._pending) < n):
