@@ -20,17 +20,14 @@ from .ingest.gzstream import BrokenStream
 from .ingest.inputs import InputUnit
 from .ingest.reader import REJECT_SCHEMA, Piece, ReadStats, lines_frame, read_pieces
 from .ingest.sniff import SniffMemo, pick_source
+from .problems import PluginProblem, ProblemLog, StrictModeError
 from .redact import redact_text
-from .registry import CheckContext, ParseContext, PluginProblem, Registry
+from .registry import CheckContext, ParseContext, Registry
 from .ruleset import Ruleset
 from .rows import ACCOUNT, CanonicalRows, FrameRows, SpillWriter, grouped_by_kind
 from .schema import SchemaError, compact, conform, empty_frame
 
 MAX_ERRORS = 200
-
-
-class StrictModeError(RuntimeError):
-    """A plugin failed while ``--strict`` was given."""
 
 
 @dataclass
@@ -132,15 +129,10 @@ def parse_units(
     and plugin problems."""
     options = dict(options or {})
     summary = InputSummary(files=len(units))
-    problems: list[PluginProblem] = list(registry.problems)
+    problems = ProblemLog(registry.problems, strict=strict)
     contexts: dict[str, ParseContext] = {}
     spill = SpillWriter()
-
-    def fail(plugin: str, what: str, exc: BaseException) -> None:
-        problem = PluginProblem(plugin, what, redact_text(f"{type(exc).__name__}: {exc}"))
-        if strict:
-            raise StrictModeError(f"plugin {plugin!r} failed in {what}: {problem.error}") from exc
-        problems.append(problem)
+    fail = problems.record
 
     intake = _Intake(registry, options, contexts, spill, summary, fail)
     memo = SniffMemo()
@@ -151,6 +143,8 @@ def parse_units(
                     source, head = registry.sources[force_source], None
                 else:
                     source, head = pick_source(unit, registry.sources, problems, memo)
+            except StrictModeError:
+                raise
             except Exception as exc:  # noqa: BLE001 - bad CRC, corrupt deflate, unreadable member: one input error
                 summary.unreadable_files += 1
                 summary.add_error(unit.name, 0, f"cannot read: {_why(exc)}")
@@ -351,6 +345,7 @@ def run_checks(
     """Run every enabled check over ``rows`` (an in-memory canonical frame is
     taken as is) and return sorted findings."""
     problems = problems if problems is not None else []
+    log = ProblemLog(strict=strict)
     if isinstance(rows, pl.DataFrame):
         rows = FrameRows(rows)
     window_start, window_end = rows.time_span()
@@ -378,10 +373,9 @@ def run_checks(
                 if f.rule not in ruleset.rows:
                     raise ValueError(f"finding for unknown diagnosis row {f.rule!r}")
         except Exception as exc:  # noqa: BLE001 - plugin code
-            msg = redact_text(f"{type(exc).__name__}: {exc}")
-            if strict:
-                raise StrictModeError(f"check {name!r} ({check.plugin}) failed: {msg}") from exc
-            problems.append(PluginProblem(check.plugin, f"check {name}", msg))
+            problem = log.record(check.plugin, f"check {name}", exc)
+            if problem not in problems:
+                problems.append(problem)
             continue
         findings.extend(f for f in produced if ruleset.enabled(f.rule))
     findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.account or "", f.first_seen.isoformat() if f.first_seen else ""))

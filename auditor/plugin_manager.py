@@ -25,7 +25,7 @@ from types import ModuleType
 import pluggy
 
 from . import hookspecs
-from .registry import PluginProblem, _describe
+from .problems import PluginProblem, describe
 
 ENTRY_POINT_GROUP = "capi_auditor"
 
@@ -82,8 +82,8 @@ def load_plugins(
 
     def problem(name: str, what: str, exc: BaseException) -> None:
         if strict:
-            raise PluginLoadError(f"plugin {name!r}: {what}: {_describe(exc)}") from exc
-        loaded.problems.append(PluginProblem(name, what, _describe(exc)))
+            raise PluginLoadError(f"plugin {name!r}: {what}: {describe(exc)}") from exc
+        loaded.problems.append(PluginProblem(name, what, describe(exc)))
 
     if autoload:
         for dist in importlib.metadata.distributions():

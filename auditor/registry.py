@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 import polars as pl
 
+from .problems import PluginProblem, describe
+
 if TYPE_CHECKING:
     import pluggy
 
@@ -237,15 +239,6 @@ class Check:
             raise ValueError(f"check {self.name!r}: run must be callable")
 
 
-@dataclass(frozen=True)
-class PluginProblem:
-    """A plugin that failed to load, register or run (reported, not fatal)."""
-
-    plugin: str
-    what: str
-    error: str
-
-
 @dataclass
 class Registry:
     """Sources and checks collected from every registered plugin."""
@@ -270,14 +263,14 @@ class Registry:
                 files = impl.function() or []
                 reg.ruleset_files.extend((impl.plugin_name, str(f)) for f in files)
             except Exception as exc:  # noqa: BLE001 - plugin code
-                reg.problems.append(PluginProblem(impl.plugin_name, "ruleset_files", _describe(exc)))
+                reg.problems.append(PluginProblem(impl.plugin_name, "ruleset_files", describe(exc)))
         return reg
 
     def _call(self, impl: Any, what: str, register: Callable[[Any], None]) -> None:
         try:
             impl.function(register=register)
         except Exception as exc:  # noqa: BLE001 - plugin code
-            self.problems.append(PluginProblem(impl.plugin_name, what, _describe(exc)))
+            self.problems.append(PluginProblem(impl.plugin_name, what, describe(exc)))
 
     def _add_source(self, source: Source, plugin: str) -> None:
         if not isinstance(source, Source):
@@ -294,9 +287,3 @@ class Registry:
         if check.name in self.checks:
             raise ValueError(f"check {check.name!r} already registered by {self.checks[check.name].plugin}")
         self.checks[check.name] = replace(check, plugin=plugin)
-
-
-def _describe(exc: BaseException) -> str:
-    from .redact import redact_text
-
-    return redact_text(f"{type(exc).__name__}: {exc}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import zlib
-import io
 import os
 import zipfile
 

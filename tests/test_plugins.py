@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import DATA, INHOUSE_PLUGIN
+from conftest import DATA, INHOUSE_PLUGIN, SAMPLES
 
 from auditor import hookspecs
 from auditor.plugin_manager import load_plugins
@@ -95,3 +95,42 @@ def test_every_hook_has_a_documented_contract():
     for name in names:
         doc = getattr(hookspecs, name).__doc__ or ""
         assert "Fires" in doc and ("Return" in doc or "return" in doc), name
+
+
+BROKEN_SNIFF = '''
+from auditor import Source, hookimpl
+
+PLUGIN_NAME = "broken_sniffer"
+
+
+def sniff(name, head):
+    raise ValueError("sniffer exploded on anna@example.com")
+
+
+def parse(batch, ctx):
+    return batch
+
+
+@hookimpl
+def capi_auditor_register_sources(register):
+    register(Source(name="broken_sniffer", sniff=sniff, parse=parse))
+'''
+
+
+def test_a_sniffer_that_raises_is_one_problem_and_strict_stops(tmp_path, audit_json):
+    """Plugin problems are recorded in one place: a raising sniff is reported once
+    (not once a file), the built-ins still read the files, and --strict stops at it."""
+    plugin = tmp_path / "broken_sniffer.py"
+    plugin.write_text(BROKEN_SNIFF)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for i in range(3):
+        shutil.copy(SAMPLES / "graph_api" / "responses.ndjson", logs / f"responses-{i}.ndjson")
+    code, report, _ = audit_json(str(logs), "--plugin", str(plugin), "--fail-on", "never")
+    assert code == 0
+    sniffs = [p for p in report["plugin_problems"] if p["plugin"] == "broken_sniffer"]
+    assert len(sniffs) == 1 and "sniffer exploded" in sniffs[0]["error"] and "anna@" not in sniffs[0]["error"]
+    assert report["inputs"]["by_source"].get("graph_api", 0) > 0
+    code, report, result = audit_json(str(logs), "--plugin", str(plugin), "--strict")
+    assert code == 2 and report is None
+    assert "broken_sniffer" in result.stderr and "sniff" in result.stderr

@@ -6,8 +6,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from ..redact import redact_text
-from ..registry import PluginProblem, Source
+from ..problems import PluginProblem, ProblemLog, describe
+from ..registry import Source
 from .inputs import InputUnit
 
 
@@ -55,9 +55,12 @@ def _score(source: Source, name: str, base_name: str, head: bytes, problems: lis
     try:
         return float(source.sniff(base_name, head) or 0.0)
     except Exception as exc:  # noqa: BLE001 - plugin code
-        problem = PluginProblem(source.plugin, f"sniff {name}", redact_text(f"{type(exc).__name__}: {exc}"))
-        if problem not in problems:
-            problems.append(problem)
+        if isinstance(problems, ProblemLog):
+            problems.record(source.plugin, f"sniff {name}", exc)  # raises under --strict
+        else:
+            problem = PluginProblem(source.plugin, f"sniff {name}", describe(exc))
+            if problem not in problems:
+                problems.append(problem)
         return 0.0
 
 

@@ -28,8 +28,8 @@ from typing import Any, Callable
 from sqlalchemy.engine import Engine
 
 from ..engine import run_checks
-from ..redact import redact_text
-from ..registry import PluginProblem, Registry
+from ..problems import PluginProblem, describe
+from ..registry import Registry
 from ..ruleset import Ruleset
 from .alerts import AlertBook
 from .delivery import StdoutSink, WebhookSender
@@ -331,7 +331,7 @@ class Watcher:
     def _evaluation_failed(self, exc: BaseException) -> None:
         """Say once per kind of failure that an evaluation failed; the watcher goes on."""
         self.summary.failed_evaluations += 1
-        self._report_problems([PluginProblem("capi-audit", "watch evaluation", redact_text(f"{type(exc).__name__}: {exc}"))])
+        self._report_problems([PluginProblem("capi-audit", "watch evaluation", describe(exc))])
 
     def _apply(self, findings: list, accounts: set, problems: list[PluginProblem], now: datetime, *, full: bool,
                as_of: datetime | None = None, evaluated: bool = True) -> None:

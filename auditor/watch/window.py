@@ -27,8 +27,8 @@ import polars as pl
 
 from ..engine import InputSummary, _normalise_parse_output, canonical_frame
 from ..ingest.reader import _decode, _lines_frame
-from ..redact import redact_text
-from ..registry import ParseContext, PluginProblem, Registry
+from ..problems import ProblemLog
+from ..registry import ParseContext, Registry
 from ..schema import SchemaError, conform, empty_frame
 from .tailer import Chunk
 
@@ -51,7 +51,7 @@ class Window:
     span_s: float
     max_rows: int
     summary: InputSummary = field(default_factory=InputSummary)
-    problems: list[PluginProblem] = field(default_factory=list)
+    problems: ProblemLog = field(default_factory=ProblemLog)
     contexts: dict[str, ParseContext] = field(default_factory=dict)
     segments: deque[Segment] = field(default_factory=deque)
     rows: int = 0
@@ -106,9 +106,7 @@ class Window:
         return height
 
     def _problem(self, plugin: str, what: str, exc: BaseException) -> None:
-        p = PluginProblem(plugin, what, redact_text(f"{type(exc).__name__}: {exc}"))
-        if p not in self.problems:
-            self.problems.append(p)
+        self.problems.record(plugin, what, exc)
 
     def _dirty(self, names) -> None:
         for n in names:

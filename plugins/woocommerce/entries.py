@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor import REJECT_SCHEMA
+from auditor import REJECT_SCHEMA  # noqa: F401 - requests, responses and status import it from here
 
 from .patterns import CONTEXT_SUFFIX, ENTRY_START, HEADER_PARTS, KV_KEYS, KV_PREFIX
 
