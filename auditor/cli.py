@@ -266,6 +266,8 @@ def rules_show(ctx: typer.Context, rule_id: Annotated[str, typer.Argument(help="
     for label, text in (("Problem", row.problem), ("Likely cause", row.cause), ("How to verify", row.verify),
                         ("Fix", row.fix), ("How to validate", row.validate), ("Evidence the auditor uses", row.evidence)):
         out.print(f"\n[bold]{label}[/bold]\n{text.strip()}")
+    if row.questions:
+        out.print("\n[bold]Answers question[/bold] " + ", ".join(str(q) for q in row.questions), markup=True)
     if row.thresholds:
         out.print("\n[bold]Thresholds[/bold]")
         for k, v in row.thresholds.items():

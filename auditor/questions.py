@@ -15,16 +15,22 @@ import polars as pl
 
 from .findings import Finding, severity_at_least
 from .rows import CanonicalRows, as_readable
+from .ruleset import Ruleset
 
+#: Step and wording of the five questions.  Which diagnosis rows answer each
+#: is ruleset data (``questions:`` of a row), so a plugin's own row can answer one.
 QUESTIONS = (
-    (1, "Are server events arriving at all?",
-     ("token-expired", "permission-revoked", "integration-broken-after-update", "server-events-missing", "connectivity-failure")),
-    (2, "Are they double counted (ratio to backend orders)?", ("dedup-missing-event-id", "dedup-partial")),
-    (3, "Are they on time?", ("events-delayed", "event-time-wrong")),
-    (4, "Is match quality high enough?", ("emq-low", "pii-unhashed")),
-    (5, "Do the numbers match reality (within 20%)?",
-     ("totals-mismatch", "server-events-missing", "key-events-missing", "pixel-id-mismatch", "payload-rejected")),
+    (1, "Are server events arriving at all?"),
+    (2, "Are they double counted (ratio to backend orders)?"),
+    (3, "Are they on time?"),
+    (4, "Is match quality high enough?"),
+    (5, "Do the numbers match reality (within 20%)?"),
 )
+
+
+def rows_answering(ruleset: Ruleset, step: int) -> tuple[str, ...]:
+    """Ids of the ruleset rows whose findings answer question ``step``."""
+    return tuple(rid for rid, row in ruleset.rows.items() if step in row.questions)
 
 
 def _problem_detail(related: list[Finding]) -> str:
@@ -36,14 +42,16 @@ def _problem_detail(related: list[Finding]) -> str:
 
 
 def answer_questions(
-    data: "CanonicalRows | pl.DataFrame", findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float
+    data: "CanonicalRows | pl.DataFrame", findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float,
+    ruleset: Ruleset,
 ) -> list[dict[str, Any]]:
     rows = as_readable(data)
     kinds = set(rows.kinds)
     server = rows.select("event_time", "logged_at", kinds=["server_event"])
     has_orders = "order" in kinds
     out = []
-    for step, question, rules in QUESTIONS:
+    for step, question in QUESTIONS:
+        rules = rows_answering(ruleset, step)
         related = [f for f in findings if f.rule in rules and (step != 1 or severity_at_least(f.severity, "high"))]
         if step == 1:
             related = [f for f in related if f.ongoing is not False] or ([] if not related else related)

@@ -22,7 +22,11 @@ import yaml
 from .findings import SEVERITIES
 
 TEXT_KEYS = ("title", "problem", "cause", "verify", "fix", "validate", "evidence")
-ROW_KEYS = (*TEXT_KEYS, "severity", "enabled", "thresholds")
+ROW_KEYS = (*TEXT_KEYS, "severity", "enabled", "thresholds", "questions")
+#: Keys a new row may leave out.
+OPTIONAL_KEYS = ("enabled", "thresholds", "questions")
+#: The troubleshooting questions a row may answer (auditor.questions.QUESTIONS).
+QUESTION_STEPS = (1, 2, 3, 4, 5)
 TOP_KEYS = ("name", "version", "extends", "description", "rules")
 BUILTIN_PACKAGE = "capi_auditor_rulesets"
 
@@ -44,6 +48,8 @@ class RuleRow:
     validate: str
     evidence: str
     thresholds: dict[str, Any] = field(default_factory=dict)
+    #: steps of the five questions a finding of this row answers with "problem"
+    questions: tuple[int, ...] = ()
     origin: str = ""
 
 
@@ -118,7 +124,7 @@ def _check_row(rule_id: str, row: Any, origin: str, *, complete: bool) -> dict[s
         if key not in ROW_KEYS:
             raise RulesetError(f"{where}.{key}: unknown key (allowed: {', '.join(ROW_KEYS)})")
     if complete:
-        missing = [k for k in ROW_KEYS if k not in row and k not in ("enabled", "thresholds")]
+        missing = [k for k in ROW_KEYS if k not in row and k not in OPTIONAL_KEYS]
         if missing:
             raise RulesetError(f"{where}: new row is missing {', '.join(missing)}")
     if "severity" in row and row["severity"] not in SEVERITIES:
@@ -128,6 +134,11 @@ def _check_row(rule_id: str, row: Any, origin: str, *, complete: bool) -> dict[s
     for key in TEXT_KEYS:
         if key in row and not isinstance(row[key], str):
             raise RulesetError(f"{where}.{key}: must be text")
+    if "questions" in row:
+        qs = row["questions"]
+        if not isinstance(qs, list) or not all(isinstance(q, int) and not isinstance(q, bool) and q in QUESTION_STEPS for q in qs):
+            raise RulesetError(f"{where}.questions: must be a list of question steps ({', '.join(map(str, QUESTION_STEPS))})")
+        row = {**row, "questions": tuple(qs)}
     if "thresholds" in row:
         th = row["thresholds"]
         if th is None:
@@ -165,7 +176,7 @@ def _apply(rows: dict[str, dict[str, Any]], data: dict[str, Any], origin: str, *
                 merged["thresholds"] = _merge_thresholds(rows[rule_id]["thresholds"], row["thresholds"], f"{origin}: rules.{rule_id}")
             rows[rule_id] = merged
         else:
-            rows[rule_id] = {"enabled": True, "thresholds": {}, **row, "origin": origin}
+            rows[rule_id] = {"enabled": True, "thresholds": {}, "questions": (), **row, "origin": origin}
 
 
 def load_ruleset(spec: str = "default", plugin_files: list[tuple[str, str]] | None = None) -> Ruleset:

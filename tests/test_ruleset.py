@@ -51,6 +51,7 @@ def test_user_ruleset_extends_default_and_overrides(tmp_path):
         ("extends: default\nrules:\n  events-delayed:\n    thresholds: {good_seconds: soon}\n", "thresholds.good_seconds"),
         ("extends: default\nrules:\n  my-new-row:\n    title: x\n", "rules.my-new-row: new row is missing"),
         ("extends: default\nrulez: {}\n", "rulez: unknown key"),
+        ("extends: default\nrules:\n  rate-limited:\n    questions: [7]\n", "rules.rate-limited.questions"),
         ("extends: default\nrules: [1, 2\n", "invalid YAML"),
     ],
 )
@@ -90,3 +91,18 @@ def test_rules_cli_lists_and_shows(cli):
     for label in ("Problem", "Likely cause", "How to verify", "Fix", "How to validate"):
         assert label in shown.stdout
     assert cli("rules", "show", "no-such-row").exit_code == 2
+
+
+def test_which_rows_answer_each_question_is_ruleset_data(tmp_path):
+    """The five questions take their rows from the ruleset: a user (or a plugin's own
+    row) can make a row answer a question."""
+    from auditor.questions import rows_answering
+
+    rules = load_ruleset("default")
+    assert set(rows_answering(rules, 1)) >= {"token-expired", "server-events-missing", "connectivity-failure"}
+    assert "server-events-missing" in rows_answering(rules, 5)
+    assert "rate-limited" not in rows_answering(rules, 1)
+    f = tmp_path / "mine.yaml"
+    f.write_text("extends: default\nrules:\n  rate-limited:\n    questions: [1, 3]\n")
+    mine = load_ruleset(str(f))
+    assert "rate-limited" in rows_answering(mine, 1) and "rate-limited" in rows_answering(mine, 3)

@@ -325,6 +325,8 @@ def test_with_a_secret_only_verified_orders_count(tmp_path, audit_json):
     (finding,) = [f for f in report["findings"] if f["rule"] == "webhook-signature-invalid"]
     assert finding["metrics"] == {"invalid_deliveries": 1, "unverified_deliveries": 2}
     assert "left out of the orders" in finding["summary"]
+    q5 = report["questions"][4]  # the plugin's own row answers "do the numbers match reality?"
+    assert q5["verdict"] == "problem" and "webhook-signature-invalid" in q5["detail"]
     (account,) = [a for a in report["accounts"] if a.get("orders") is not None] or report["accounts"]
     assert account["orders"] == 2  # the two verified orders; without the secret all five would count
     exported = orders_out.read_text().splitlines()[1:]

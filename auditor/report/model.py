@@ -68,7 +68,7 @@ def build_report(result: AuditResult) -> dict[str, Any]:
         },
         "window": {"start": iso(result.window_start), "end": iso(result.window_end)},
         "accounts": accounts,
-        "questions": answer_questions(result.rows, result.findings, accounts, threshold),
+        "questions": answer_questions(result.rows, result.findings, accounts, threshold, result.ruleset),
         "findings": [finding_dict(f) for f in result.findings],
         "notes": list(result.notes),
         "plugin_problems": [{"plugin": p.plugin, "where": p.what, "error": p.error} for p in result.problems],
