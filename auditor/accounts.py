@@ -6,29 +6,19 @@ from typing import Any
 
 import polars as pl
 
+from .match_quality import USABLE_STATES, estimate_expr  # noqa: F401 - USABLE_STATES: older plugins import it here
 from .rows import Readable, as_readable
 from .ruleset import Ruleset
 from .schema import ERROR_SIGNALS, USER_DATA_KEYS
 
-USABLE_STATES = ("sha256", "sha256_suffixed", "present")
-
-
 def estimated_match_quality(events: pl.DataFrame, weights: dict[str, float]) -> float | None:
-    """An *estimate* (0-10) from customer-parameter coverage; not Meta's EMQ.
-
-    Each key contributes its ruleset weight times the share of events where it
-    is present in a usable form; the sum is capped at 10.
-    """
+    """:func:`auditor.match_quality.estimate_expr` over ``events`` (None without events or weights)."""
     if events.is_empty() or not weights:
         return None
-    exprs = [
-        (pl.col(f"ud_{k}").is_in(USABLE_STATES).fill_null(False).mean() * float(w)).alias(k)
-        for k, w in weights.items() if f"ud_{k}" in events.columns
-    ]
-    if not exprs:
+    keys = [k for k in weights if f"ud_{k}" in events.columns]
+    if not keys:
         return None
-    row = events.select(exprs).row(0)
-    return round(min(10.0, sum(v or 0.0 for v in row)), 1)
+    return float(events.select(estimate_expr(weights, keys)).item())
 
 
 def account_summaries(data: "Readable | pl.DataFrame", ruleset: Ruleset) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from
-from auditor.accounts import USABLE_STATES
+from auditor.match_quality import estimate_expr, usable
 from auditor.schema import NEVER_HASHED_KEYS, USER_DATA_KEYS
 
 from .common import ESTIMATE_LABEL, groups, plural, server_events, span_text
@@ -27,18 +27,9 @@ from .common import ESTIMATE_LABEL, groups, plural, server_events, span_text
 RULE = "emq-low"
 
 
-def _usable(key: str) -> pl.Expr:
-    # is_in() keeps nulls null in Polars 2.x: an absent key must count as "not carried"
-    return pl.col(f"ud_{key}").is_in(USABLE_STATES).fill_null(False)
-
-
 def _estimate_exprs(weights: dict[str, float], keys: list[str]) -> list[pl.Expr]:
-    cover = [_usable(k).mean().alias(f"cov_{k}") for k in keys]
-    score = pl.min_horizontal(
-        pl.sum_horizontal([_usable(k).mean() * float(weights[k]) for k in keys if k in weights] or [pl.lit(0.0)]),
-        pl.lit(10.0),
-    ).round(1).alias("estimate")
-    return [*cover, score]
+    """Coverage of each key, then the estimate (the same one the report's accounts show)."""
+    return [*(usable(k).mean().alias(f"cov_{k}") for k in keys), estimate_expr(weights, keys)]
 
 
 def _invalid_expr(combos: list[list[str]], keys: list[str]) -> pl.Expr:
@@ -48,13 +39,13 @@ def _invalid_expr(combos: list[list[str]], keys: list[str]) -> pl.Expr:
     per_combo = []
     for combo in combos:
         outside = [k for k in keys if k not in combo]
-        per_combo.append(~pl.any_horizontal([_usable(k) for k in outside]) if outside else pl.lit(True))
+        per_combo.append(~pl.any_horizontal([usable(k) for k in outside]) if outside else pl.lit(True))
     return pl.any_horizontal(per_combo)
 
 
 def _carried_expr(keys: list[str]) -> pl.Expr:
     """'fn+ge' style list of the usable keys of an event ('(none)' when empty)."""
-    names = pl.concat_str([pl.when(_usable(k)).then(pl.lit(k)) for k in keys], separator="+", ignore_nulls=True)
+    names = pl.concat_str([pl.when(usable(k)).then(pl.lit(k)) for k in keys], separator="+", ignore_nulls=True)
     return pl.when(names == "").then(pl.lit("(none)")).otherwise(names)
 
 
