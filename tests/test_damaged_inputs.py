@@ -106,6 +106,7 @@ def test_corrupt_deflate_stream_is_an_input_error_and_the_rest_is_audited(tmp_pa
     assert code == 0, stderr
     assert "internal error" not in stderr
     assert report["inputs"]["records"] >= N_RESPONSES  # the good file, plus what decoded before the break
+    assert report["inputs"]["unreadable_files"] <= 1
     assert any(r.startswith("stopped reading") for r in _errors(report, "a-corrupt.ndjson.gz"))
 
 

@@ -65,6 +65,7 @@ def build_report(result: AuditResult) -> dict[str, Any]:
             "errors": result.inputs.errors,
             "errors_total": result.inputs.errors_total,
             "unrecognised_files": result.inputs.unrecognised_files,
+            "unreadable_files": result.inputs.unreadable_files,
         },
         "window": {"start": iso(result.window_start), "end": iso(result.window_end)},
         "accounts": accounts,
