@@ -17,6 +17,7 @@ import polars as pl
 from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
 from auditor.schema import ERROR_SIGNALS
+from auditor.wording import fmt_time
 
 #: Kinds of rows that answer a send (only they can say "accepted").
 ANSWER_KINDS = ("api_response", "status")
@@ -66,10 +67,6 @@ def _send_key() -> pl.Expr:
     return pl.struct(
         pl.col("batch_id"), pl.when(alone).then(pl.col("file")).alias("file"), pl.when(alone).then(pl.col("line")).alias("line")
     )
-
-
-def _fmt(ts) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown time"
 
 
 # Columns the findings are built from; frames are narrowed to them *before*
@@ -208,11 +205,11 @@ def _summary(rule, count, codes, first, last, ongoing, share, lost, before) -> s
         parts[0] += f" (codes {code_txt})"
     if share is not None:
         parts[0] += f", {share:.0%} of this account's sends"
-    parts.append(f"from {_fmt(first)} to {_fmt(last)}")
+    parts.append(f"from {fmt_time(first)} to {fmt_time(last)}")
     if lost:
         parts.append(f"{lost} events were dropped from accepted batches")
     if rule in ("token-expired", "permission-revoked") and len(before):
-        parts.append(f"the last successful send before it was at {_fmt(before.max())}")
+        parts.append(f"the last successful send before it was at {fmt_time(before.max())}")
     parts.append("still failing at the end of the evidence" if ongoing else "sends succeeded again afterwards")
     return "; ".join(parts) + "."
 
@@ -282,7 +279,7 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
                 continue
             prev = change["prev_version"]
             what = f"version {prev} -> {change['connector_version']}" if prev else f"update marker ({change['connector_version'] or 'version unknown'})"
-            details = [f"Connector {what} at {_fmt(t)}"]
+            details = [f"Connector {what} at {fmt_time(t)}"]
             metrics = {"from_version": prev, "to_version": change["connector_version"], "changed_at": t.isoformat()}
             last_seen = t
             ongoing = False
@@ -291,8 +288,8 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
                 gap_end = stamps[gap_idx + 1]
                 lines_during = acc_rows.filter((pl.col("logged_at") > gap_start) & (pl.col("logged_at") < gap_end)).height
                 ok_after = int((after_ok <= gap_start).sum())
-                ends = "the end of the evidence" if gap_end == acc_end and not (acc_ok >= acc_end).any() else _fmt(gap_end)
-                details.append(f"{ok_after} send{'s' if ok_after != 1 else ''} went out after it, then no server event for {gap.total_seconds() / 3600:.1f} h (from {_fmt(gap_start)} to {ends}) while the connector logged {lines_during} other line{'s' if lines_during != 1 else ''}")
+                ends = "the end of the evidence" if gap_end == acc_end and not (acc_ok >= acc_end).any() else fmt_time(gap_end)
+                details.append(f"{ok_after} send{'s' if ok_after != 1 else ''} went out after it, then no server event for {gap.total_seconds() / 3600:.1f} h (from {fmt_time(gap_start)} to {ends}) while the connector logged {lines_during} other line{'s' if lines_during != 1 else ''}")
                 metrics.update(silence_hours=round(gap.total_seconds() / 3600, 1), silence_start=gap_start.isoformat(), silence_end=gap_end.isoformat(), sends_after_change=ok_after, other_lines_during_silence=lines_during)
                 last_seen = gap_end
                 ongoing = ends == "the end of the evidence"

@@ -8,7 +8,6 @@ evidence always gives the same report.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from .. import __version__
@@ -17,15 +16,10 @@ from ..engine import AuditResult
 from ..findings import Finding
 from ..questions import answer_questions
 from ..redact import redact_obj
+from ..wording import iso
 from .timeline import daily_series
 
 SCHEMA_VERSION = 1
-
-
-def iso(ts: datetime | None) -> str | None:
-    if ts is None:
-        return None
-    return ts.isoformat().replace("+00:00", "Z")
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

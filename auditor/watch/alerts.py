@@ -28,7 +28,8 @@ from typing import Any, Iterable
 
 from ..findings import Finding, severity_at_least
 from ..redact import redact_obj
-from ..report.model import finding_dict, iso
+from ..report.model import finding_dict
+from ..wording import iso
 
 
 @dataclass

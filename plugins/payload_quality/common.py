@@ -11,6 +11,7 @@ import polars as pl
 
 from auditor import CheckContext
 from auditor.schema import USER_DATA_KEYS, plain
+from auditor.wording import fmt_duration, fmt_time, plural, span_text  # noqa: F401 - the checks of this package import them from here
 
 #: ``kind`` of the rows these checks read.
 SERVER = "server_event"
@@ -135,35 +136,6 @@ def backend_orders(ctx: CheckContext) -> pl.DataFrame:
         .filter(pl.col("_shops") <= 1)
         .drop("_shops")
     )
-
-
-def fmt_time(ts: datetime | None) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown time"
-
-
-def span_text(first: datetime | None, last: datetime | None) -> str:
-    """'at T' or 'between A and B'."""
-    if first is not None and fmt_time(first) == fmt_time(last):
-        return f"at {fmt_time(first)}"
-    return f"between {fmt_time(first)} and {fmt_time(last)}"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    s = abs(seconds)
-    sign = "-" if seconds < 0 else ""
-    if s < 120:
-        return f"{sign}{s:.0f} s"
-    if s < 7200:
-        return f"{sign}{s / 60:.0f} min"
-    if s < 172800:
-        return f"{sign}{s / 3600:.1f} h"
-    return f"{sign}{s / 86400:.1f} days"
 
 
 def counts(series: pl.Series) -> dict[str, int]:

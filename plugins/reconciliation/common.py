@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
 
 from auditor import CheckContext, plain
 from auditor.orders_export import reconcile, thresholds_from
+from auditor.wording import fmt_time as fmt, iso  # noqa: F401 - the checks of this package import them from here
 
 _SHARED_KEY = "reconciliation.tables"
 #: Columns of the matched server Purchases the checks use (evidence, window, outcome, match).
@@ -23,14 +24,6 @@ class Recon:
     browser: pl.DataFrame         # browser Purchase rows, matched
     links: pl.DataFrame           # shop, pixel, matches, primary
     windows: dict[str, dict[str, Any]] = field(default_factory=dict)  # account -> aligned window
-
-
-def fmt(ts: datetime | None) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC") if ts is not None else "unknown time"
-
-
-def iso(ts: datetime | None) -> str | None:
-    return ts.isoformat().replace("+00:00", "Z") if ts is not None else None
 
 
 def recon(ctx: CheckContext) -> Recon:
