@@ -72,7 +72,8 @@ class AuditResult:
         return self.rows.frame()
 
 
-def _normalise_parse_output(out: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+def normalise_parse_output(out: Any) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """``(rows, rejects)`` of what a source's ``parse`` returned (a frame, or both)."""
     if isinstance(out, tuple) and len(out) == 2:
         return out[0], out[1]
     return out, None
@@ -84,7 +85,7 @@ PARSE_WORKERS = 2
 
 def _parse_batch(source: Any, batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """One batch through the source's parse and the canonical schema."""
-    rows, bad = _normalise_parse_output(source.parse(batch, ctx))
+    rows, bad = normalise_parse_output(source.parse(batch, ctx))
     # low-cardinality columns are stored compactly: that is what finalize
     # and checks get (see schema.COMPACT_COLUMNS)
     rows = conform(rows, keep_private=True, compacted=True)

@@ -46,7 +46,8 @@ class ReadStats:
     lines: int = 0
 
 
-def _decode(raw: bytes, first: bool) -> str:
+def decode_text(raw: bytes, first: bool) -> str:
+    """Bytes of a file as text: UTF-8 (its BOM dropped when ``first``), bad bytes replaced."""
     if first and raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     return raw.decode("utf-8", errors="replace")
@@ -114,12 +115,7 @@ def lines_frame(pieces: list[Piece]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return marked.filter(~pl.col("_junk")).select("file", "line", "text"), rejects
 
 
-def _lines_frame(text: str, file: str, start_line: int, ends_with_newline: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split decoded text into a (file, line, text) frame; pull junk lines out."""
-    return lines_frame([Piece(file, start_line, text, ends_with_newline)])
-
-
-def _entry_cut(buf: bytes, start_rx: re.Pattern[bytes]) -> int:
+def entry_cut(buf: bytes, start_rx: re.Pattern[bytes]) -> int:
     """Offset just after the newline that precedes the last entry start."""
     for window in (64 * 1024, 1024 * 1024, len(buf)):
         lo = max(0, len(buf) - window)
@@ -176,7 +172,7 @@ def read_pieces(
         if framing == "document":
             data = head + _read_capped(fh, MAX_DOCUMENT_BYTES)
             stats.bytes_read += len(data)
-            text = _decode(data, True).replace("\r\n", "\n")
+            text = decode_text(data, True).replace("\r\n", "\n")
             stats.lines += text.count("\n") + 1
             yield Piece(unit.name, 1, text, False, document=True)
             return
@@ -233,7 +229,7 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
         if eof:
             cut = len(buf)
         else:
-            cut = _entry_cut(buf, start_rx) if start_rx is not None else buf.rfind(b"\n") + 1
+            cut = entry_cut(buf, start_rx) if start_rx is not None else buf.rfind(b"\n") + 1
             if cut == 0 and len(buf) > 4 * chunk_bytes:  # one giant entry: cut at a line
                 cut = buf.rfind(b"\n") + 1
         piece, carry = buf[:cut], buf[cut:]
@@ -247,7 +243,7 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
         stats.bytes_read += len(piece)
         n_newlines = piece.count(b"\n")
         ends = piece.endswith(b"\n")
-        text = _decode(piece, first)
+        text = decode_text(piece, first)
         first = False
         stats.lines += n_newlines + (0 if ends else 1)
         yield Piece(name, line_no, text, ends)

@@ -10,7 +10,7 @@ Rules (the batch reader's rules, applied to a growing file):
   its next newline and counted (Fluent Bit's ``Skip_Long_Lines``); complete
   lines longer than the reader's cap are cut by the reader and counted here.
 
-Cutting before an entry header reuses :func:`auditor.ingest.reader._entry_cut`,
+Cutting before an entry header reuses :func:`auditor.ingest.reader.entry_cut`,
 so batch and watch cut entries at the same places.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..ingest.reader import MAX_LINE_CHARS, _entry_cut
+from ..ingest.reader import MAX_LINE_CHARS, entry_cut
 
 #: A line without newline longer than this is skipped (and counted).
 MAX_LINE_BYTES = MAX_LINE_CHARS
@@ -57,7 +57,7 @@ def ready_bytes(buf: bytes, start_rx: re.Pattern[bytes] | None, *, quiet: bool, 
         quiet = False
     if complete == 0 or start_rx is None or quiet or final or skip:
         return Cut(complete, skip)
-    cut = _entry_cut(buf[:complete], start_rx)
+    cut = entry_cut(buf[:complete], start_rx)
     if cut == 0 and complete > MAX_PENDING_BYTES:  # one giant entry: cut at a line
         cut = complete
     return Cut(cut, False)

@@ -1,7 +1,7 @@
 """The sliding evaluation window: recent rows of every source, canonical on demand.
 
 Chunks from the tailer are decoded with the batch reader's
-:func:`~auditor.ingest.reader._lines_frame` (same line splitting, CRLF, BOM,
+:func:`~auditor.ingest.reader.lines_frame` (same line splitting, CRLF, BOM,
 junk detection and line cap) and parsed with the source's own ``parse``.  The
 window keeps those rows *before* ``finalize`` (with the source's private
 columns), because ``finalize`` needs neighbouring rows: a WooCommerce response
@@ -25,8 +25,8 @@ from typing import Any
 
 import polars as pl
 
-from ..engine import InputSummary, _normalise_parse_output, canonical_frame
-from ..ingest.reader import _decode, _lines_frame
+from ..engine import InputSummary, canonical_frame, normalise_parse_output
+from ..ingest.reader import Piece, decode_text, lines_frame
 from ..problems import ProblemLog
 from ..registry import ParseContext, Registry
 from ..schema import SchemaError, conform, empty_frame
@@ -70,8 +70,8 @@ class Window:
             source = self.registry.sources[ch.source]
             ctx = self.contexts.setdefault(source.name, ParseContext(source=source.name, options=self.options))
             try:
-                text = _decode(ch.data, ch.start == 0)
-                batch, rejects = _lines_frame(text, ch.path, ch.start_line, ch.data.endswith(b"\n"))
+                text = decode_text(ch.data, ch.start == 0)
+                batch, rejects = lines_frame([Piece(ch.path, ch.start_line, text, ch.data.endswith(b"\n"))])
             except Exception as exc:  # noqa: BLE001 - never stop watching over one chunk
                 if not ch.warm:
                     self.summary.add_error(ch.path, ch.start_line, f"unreadable bytes ({type(exc).__name__})")
@@ -82,7 +82,7 @@ class Window:
             if batch.is_empty():
                 continue
             try:
-                rows, bad = _normalise_parse_output(source.parse(batch, ctx))
+                rows, bad = normalise_parse_output(source.parse(batch, ctx))
                 rows = conform(rows, keep_private=True, compacted=True)
             except Exception as exc:  # noqa: BLE001 - plugin code
                 self._problem(source.plugin, f"parse {source.name} ({ch.path})", exc)
