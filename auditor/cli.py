@@ -1,6 +1,6 @@
 """The ``capi-audit`` command line (Typer).
 
-Commands and exit codes follow ``spec/cli-contract.md``: 0 = ran, nothing at
+Commands and exit codes follow ``docs/report-contract.md``: 0 = ran, nothing at
 or above ``--fail-on``; 1 = findings at or above it; 2 = usage error or no
 readable input (one line on stderr naming the path).
 """

@@ -213,7 +213,7 @@ class Check:
     """A diagnosis: turns canonical rows into findings of one or more rows.
 
     :param name: unique short name.
-    :param rules: diagnosis row ids (``spec/decision-table.md`` or rows a plugin
+    :param rules: diagnosis row ids (``rulesets/default.yaml`` or rows a plugin
         ships) this check can report.  A check whose rows are all disabled in
         the ruleset is not run.
     :param run: ``run(ctx: CheckContext) -> Iterable[Finding]``.  Read the

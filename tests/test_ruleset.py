@@ -6,7 +6,7 @@ import pytest
 
 from auditor.ruleset import RulesetError, load_ruleset
 
-# The public row ids of spec/decision-table.md (both tables); never renamed.
+# The public row ids of the diagnosis table (rulesets/default.yaml); never renamed.
 DECISION_TABLE_IDS = {
     "token-expired", "integration-broken-after-update", "dedup-missing-event-id", "dedup-partial",
     "events-delayed", "event-time-wrong", "emq-low", "pii-unhashed", "nonstandard-event-name",

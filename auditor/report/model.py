@@ -1,4 +1,4 @@
-"""Build the report dict of ``spec/cli-contract.md`` (schema_version 1).
+"""Build the report dict of ``docs/report-contract.md`` (schema_version 1).
 
 Every renderer and the store start from this one dict, and every string in it
 has passed through :func:`auditor.redact.redact_obj`, so no output can carry

@@ -1,7 +1,7 @@
 """Source plugin for server-side Google Tag Manager logs (the server and browser legs).
 
-Reads Cloud Logging exports of an sGTM container (``research/source-formats.md``
-§2), framing ``entries`` (see :mod:`.records`), in any mix of:
+Reads Cloud Logging exports of an sGTM container (README, "What it reads"),
+framing ``entries`` (see :mod:`.records`), in any mix of:
 
 * Cloud Storage sink shards -- NDJSON, one LogEntry per line (duplicates
   possible: kept once by ``insertId``);

@@ -1,5 +1,6 @@
 """Payload-quality diagnoses: the CAPI payloads every source yields, judged
-against Meta's rules (``/work/shared/research/capi-rules.md``).
+against Meta's payload rules (hashing and normalisation of customer parameters,
+event_time, event_id deduplication, required fields).
 
 One module per concern, each registering its :class:`auditor.Check`:
 

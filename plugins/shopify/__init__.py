@@ -1,7 +1,7 @@
 """Source plugin for Shopify webhook deliveries (the backend-orders leg).
 
 Reads deliveries the way connectors and developers keep them
-(``research/source-formats.md`` §3), framing ``document`` (whole files):
+(README, "What it reads"), framing ``document`` (whole files):
 
 * **bare payloads** -- the webhook body as delivered: one JSON file per
   delivery (compact or pretty-printed), a JSON array of them, or NDJSON;
