@@ -36,6 +36,8 @@ MAX_LINE_CHARS = 1024 * 1024
 MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
 
 _CONTROL = r"[\x00-\x08\x0e-\x1f]"
+#: The bytes :data:`_CONTROL` matches, for a whole-piece test at C speed.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20)])
 
 BATCH_SCHEMA = {"file": pl.String, "line": pl.Int64, "text": pl.String}
 
@@ -64,6 +66,9 @@ class Piece:
     text: str
     ends_with_newline: bool
     document: bool = False
+    #: No control byte and no U+FFFD anywhere: :func:`lines_frame` skips the
+    #: per-line junk test (the reader knows this from the bytes almost for free).
+    clean: bool = False
 
     @property
     def size(self) -> int:
@@ -89,20 +94,26 @@ def lines_frame(pieces: list[Piece]) -> tuple[pl.DataFrame, pl.DataFrame]:
         return docs.select("file", pl.col("start").alias("line"), "text"), pl.DataFrame(schema=REJECT_SCHEMA)
     split = pl.when(pl.col("doc")).then(pl.concat_list(pl.col("text"))).otherwise(pl.col("text").str.split("\n"))
     trimmed = pl.when(pl.col("trim") & ~pl.col("doc")).then(split.list.head(split.list.len() - 1)).otherwise(split)
-    # Int64 line numbers from the start: a row index is 32-bit and a file may hold more lines
+    n_lines = pl.col("text").list.len().cast(pl.Int64)
+    line_text = pl.col("text").str.slice(0, MAX_LINE_CHARS)
+    if any("\r" in p.text for p in pieces):
+        line_text = pl.col("text").str.strip_suffix("\r").str.slice(0, MAX_LINE_CHARS)
+    # Int64 line numbers: a piece's first line number minus the lines of the
+    # pieces before it, plus the row's position in the exploded frame
     frame = (
-        docs.with_row_index("_piece")
-        .select("_piece", "file", "start", "doc", trimmed.alias("text"))
+        docs.select("file", "start", "doc", trimmed.alias("text"))
+        .with_columns((pl.col("start") - n_lines.cum_sum() + n_lines).alias("_base"))
         .explode("text", empty_as_null=False)
-        .drop_nulls("text")
         .select(
             "file",
-            (pl.col("start") + pl.int_range(pl.len(), dtype=pl.Int64).over("_piece")).alias("line"),
-            pl.when(pl.col("doc")).then(pl.col("text"))
-            .otherwise(pl.col("text").str.strip_suffix("\r").str.slice(0, MAX_LINE_CHARS)).alias("text"),
+            (pl.col("_base") + pl.int_range(pl.len(), dtype=pl.Int64)).alias("line"),
+            pl.when(pl.col("doc")).then(pl.col("text")).otherwise(line_text).alias("text"),
             "doc",
         )
+        .drop_nulls("text")
     )
+    if all(p.clean or p.document for p in pieces):
+        return frame.select("file", "line", "text"), pl.DataFrame(schema=REJECT_SCHEMA)
     replacement = pl.col("text").str.count_matches("\ufffd", literal=True)
     junk = ~pl.col("doc") & (
         pl.col("text").str.contains(_CONTROL)
@@ -246,7 +257,8 @@ def _stream(name, head, fh, framing, entry_start, chunk_bytes, stats) -> Iterato
         text = decode_text(piece, first)
         first = False
         stats.lines += n_newlines + (0 if ends else 1)
-        yield Piece(name, line_no, text, ends)
+        clean = "\ufffd" not in text and len(piece.translate(None, _CONTROL_BYTES)) == len(piece)
+        yield Piece(name, line_no, text, ends, clean=clean)
         line_no += n_newlines
     if broken is not None:
         raise broken
