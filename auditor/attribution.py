@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from .frames import only_value
 from .registry import ParseContext
 from .schema import by_value
 
@@ -36,11 +37,7 @@ def fill_pixel_by_folder(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame
         ctx.note(f"{ctx.source}: {int(missing.sum())} rows named no pixel; attributed to {forced} as given with --set pixel_id")
         return frame.with_columns(pl.col("pixel_id").fill_null(pl.lit(str(forced))), pl.col("account").fill_null(pl.lit(str(forced))))
     with_folder = frame.with_columns(folders(frame).alias("_folder"))
-    pixels = (
-        with_folder.filter(pl.col("pixel_id").is_not_null())
-        .group_by("_folder").agg(pl.col("pixel_id").unique().alias("_pixels"))
-    )
-    single = pixels.filter(pl.col("_pixels").list.len() == 1).select("_folder", pl.col("_pixels").list.first().alias("_pixel"))
+    single = only_value(with_folder, "_folder", "pixel_id", alias="_pixel")
     out = with_folder.join(single, on="_folder", how="left", maintain_order="left")
     filled = out.filter(pl.col("pixel_id").is_null() & pl.col("_pixel").is_not_null())
     for folder, pixel, n in filled.group_by("_folder", "_pixel").len().sort("_folder").iter_rows():

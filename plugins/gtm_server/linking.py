@@ -36,6 +36,7 @@ from __future__ import annotations
 import polars as pl
 
 from auditor import ParseContext
+from auditor.frames import keep_first, only_value
 
 LINK_SECONDS = 120
 _BASE_KEY = ["_lk_event", "_lk_pixel", "_lk_stream"]
@@ -43,29 +44,22 @@ _FILLED = ("graph_version", "connector_version", "partner_agent", "shop", "batch
 
 
 def dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
-    frame = frame.sort("file", "line", maintain_order=True)
-    has_id = pl.col("_insert_id").is_not_null()
-    with_id = frame.filter(has_id)
-    kept = with_id.unique(subset=["_insert_id", "logged_at", "_role", "_sub"], keep="first", maintain_order=True)
-    dropped = with_id.filter(pl.col("_sub") == 0).height - kept.filter(pl.col("_sub") == 0).height
-    if dropped:
+    kept, dropped = keep_first(frame, ["_insert_id", "logged_at", "_role", "_sub"], "_insert_id")
+    entries = dropped.filter(pl.col("_sub") == 0).height
+    if entries:
         ctx.note(
-            f"gtm_server: {dropped} duplicate log entries (same insertId: Cloud Storage sink shards or overlapping "
+            f"gtm_server: {entries} duplicate log entries (same insertId: Cloud Storage sink shards or overlapping "
             "exports) were counted once"
         )
-    return pl.concat([kept, frame.filter(~has_id)]).sort("file", "line", maintain_order=True)
+    return kept
 
 
 def fill_pixel_by_stream(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     """Rows without a pixel take the only pixel their container's requests name."""
     if not frame["pixel_id"].is_null().any() or ctx.options.get("pixel_id"):
         return frame
-    single = (
-        frame.filter((pl.col("_role") == "request") & pl.col("pixel_id").is_not_null() & pl.col("_stream").is_not_null())
-        .group_by("_stream").agg(pl.col("pixel_id").unique().alias("_px"))
-        .filter(pl.col("_px").list.len() == 1)
-        .select("_stream", pl.col("_px").list.first().alias("_stream_pixel"))
-    )
+    requests = (pl.col("_role") == "request")
+    single = only_value(frame, "_stream", "pixel_id", where=requests, alias="_stream_pixel")
     out = frame.join(single, on="_stream", how="left", maintain_order="left")
     filled = out.filter(pl.col("pixel_id").is_null() & pl.col("_stream_pixel").is_not_null())
     for stream, pixel, n in filled.group_by("_stream", "_stream_pixel").len().sort("_stream").iter_rows():

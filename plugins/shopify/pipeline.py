@@ -25,6 +25,7 @@ import polars as pl
 
 from auditor import ParseContext, conform
 from auditor.attribution import folders
+from auditor.frames import keep_first, only_value
 
 from .patterns import REJECT_SCHEMA
 from .payload import decode_items, delivery_parts
@@ -64,30 +65,20 @@ def _count_skipped(ctx: ParseContext, skipped: dict[str, int]) -> None:
 
 
 def _dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
-    frame = frame.sort("file", "line", maintain_order=True)
-    has_id = pl.col("_webhook_id").is_not_null()
-    key = ["_webhook_id", "_hmac", "kind", "order_id"]
-    with_id = frame.filter(has_id)
-    kept = with_id.unique(subset=key, keep="first", maintain_order=True)
-    dropped = with_id.height - kept.height
-    if dropped:
+    kept, dropped = keep_first(frame, ["_webhook_id", "_hmac", "kind", "order_id"], "_webhook_id")
+    if dropped.height:
         ctx.note(
-            f"shopify: {dropped} duplicate webhook deliveries (same X-Shopify-Webhook-Id, retries or double "
+            f"shopify: {dropped.height} duplicate webhook deliveries (same X-Shopify-Webhook-Id, retries or double "
             "captures) were counted once"
         )
-    return pl.concat([kept, frame.filter(~has_id)]).sort("file", "line", maintain_order=True)
+    return kept
 
 
 def _fill_shop(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     if not frame["shop"].is_null().any():
         return frame
     framed = frame.with_columns(folders(frame).alias("_folder"))
-    shops = (
-        framed.filter(pl.col("shop").is_not_null())
-        .group_by("_folder").agg(pl.col("shop").unique().alias("_shops"))
-        .filter(pl.col("_shops").list.len() == 1)
-        .select("_folder", pl.col("_shops").list.first().alias("_folder_shop"))
-    )
+    shops = only_value(framed, "_folder", "shop", alias="_folder_shop")
     out = framed.join(shops, on="_folder", how="left", maintain_order="left")
     by_folder = out.filter(pl.col("shop").is_null() & pl.col("_folder_shop").is_not_null()).height
     by_url = out.filter(pl.col("shop").is_null() & pl.col("_folder_shop").is_null() & pl.col("_shop_hint").is_not_null()).height
