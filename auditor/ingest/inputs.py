@@ -16,9 +16,10 @@ import os
 import stat
 import threading
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
 from .gzstream import GzipStream
 from .streams import ReadOnlyStream
@@ -50,13 +51,16 @@ def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
     return lambda: GzipStream(opener())
 
 
-def _file_units(path: Path, display: str) -> list[InputUnit]:
-    with open(path, "rb") as fh:  # one open to tell a zip, a gzip or plain text by its first bytes
-        magic = fh.read(4)
-        size = os.fstat(fh.fileno()).st_size
+def _file_units(path: str, display: str) -> list[InputUnit]:
+    fd = os.open(path, os.O_RDONLY)  # one open to tell a zip, a gzip or plain text by its first bytes
+    try:  # (os-level: a buffered file object costs more than the read itself, 20,000 times over)
+        magic = os.read(fd, 4)
+        size = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
     if magic.startswith(b"PK") and zipfile.is_zipfile(path):
         return _zip_units(path, display)
-    if path.suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
+    if path.endswith(".gz") or magic.startswith(b"\x1f\x8b"):
         return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size)]
     return [InputUnit(display, lambda p=path: open(p, "rb"), size, plain=True)]
 
@@ -65,7 +69,7 @@ class _Archive:
     """One zip archive shared by its members' units: its central directory is read
     once (opening the archive again for each of 50,000 members read it 50,000 times)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: str):
         self.path = path
         self._zip: zipfile.ZipFile | None = None
         self._lock = threading.Lock()
@@ -81,7 +85,7 @@ class _Archive:
             self._zip.close()
 
 
-def _zip_units(path: Path, display: str) -> list[InputUnit]:
+def _zip_units(path: str, display: str) -> list[InputUnit]:
     units = []
     archive = _Archive(path)
     with zipfile.ZipFile(path) as zf:
@@ -116,7 +120,7 @@ class _MemberStream(ReadOnlyStream):
             super().close()
 
 
-def not_regular(path: Path) -> str | None:
+def not_regular(path: str | Path) -> str | None:
     """Why ``path`` is not read (a pipe, socket or device would block or never
     end: only regular files are read), or None for a regular file.  Symbolic
     links to files are followed; links to folders inside a walked folder are not."""
@@ -133,13 +137,42 @@ def not_regular(path: Path) -> str | None:
     return "not a regular file: not read"
 
 
-def _display(path: Path, base: Path | None) -> str:
-    if base is not None:
+def _walk(top: str, shown: str) -> Iterator[tuple[str, str, os.DirEntry]]:
+    """``(path, name shown, entry)`` of every file below the folder ``top``, in
+    os.walk's order with names sorted; links to folders are not followed.
+    ``shown`` is ``top`` as reports name it (relative to the parent of the
+    folder the user gave).  One ``scandir`` per folder and no ``stat`` per
+    regular file: a folder of 20,000 deliveries is listed in a few hundred ms."""
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except OSError:
+        return  # as os.walk: an unreadable sub-folder is passed over
+    subdirs = []
+    for entry in entries:
         try:
-            return str(path.relative_to(base.parent if base.is_file() else base.parent))
-        except ValueError:
-            pass
-    return str(path)
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not entry.is_symlink():
+                subdirs.append(entry)
+            continue
+        yield entry.path, f"{shown}/{entry.name}" if shown else entry.name, entry
+    for entry in subdirs:
+        yield from _walk(entry.path, f"{shown}/{entry.name}" if shown else entry.name)
+
+
+def _shown_root(folder: Path) -> str:
+    """How files of a walked ``folder`` are named: from the folder's own name on."""
+    rel = os.path.relpath(folder, folder.parent)
+    return "" if rel == "." else rel
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
@@ -160,20 +193,18 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
             if path.is_dir():
                 if not os.access(path, os.R_OK | os.X_OK):
                     raise InputError(f"{raw}: permission denied")
-                for root, dirs, files in os.walk(path):
-                    dirs.sort()
-                    for fname in sorted(files):
-                        fpath = Path(root) / fname
-                        if fname.startswith(".") or fname.upper().startswith("README") or fname.endswith(".md"):
-                            continue  # hidden files and documentation next to the logs
-                        special = not_regular(fpath)
-                        if special:
-                            skipped.append((_display(fpath, path), special))
-                            continue
-                        try:
-                            units.extend(_file_units(fpath, _display(fpath, path)))
-                        except (OSError, zipfile.BadZipFile, EOFError) as exc:
-                            skipped.append((_display(fpath, path), f"cannot read: {exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"))
+                for fpath, shown, entry in _walk(str(path), _shown_root(path)):
+                    fname = entry.name
+                    if fname.startswith(".") or fname.upper().startswith("README") or fname.endswith(".md"):
+                        continue  # hidden files and documentation next to the logs
+                    special = None if _is_file(entry) else not_regular(fpath)
+                    if special:
+                        skipped.append((shown, special))
+                        continue
+                    try:
+                        units.extend(_file_units(fpath, shown))
+                    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+                        skipped.append((shown, f"cannot read: {exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"))
             else:
                 special = not_regular(path)
                 if special:
@@ -181,7 +212,7 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                 try:
                     with open(path, "rb"):
                         pass
-                    units.extend(_file_units(path, str(path)))
+                    units.extend(_file_units(str(path), str(path)))
                 except PermissionError:
                     raise InputError(f"{raw}: permission denied") from None
                 except (OSError, zipfile.BadZipFile) as exc:
