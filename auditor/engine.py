@@ -18,7 +18,7 @@ import polars as pl
 from .findings import SEVERITY_RANK, Finding
 from .ingest.gzstream import BrokenStream
 from .ingest.inputs import InputUnit
-from .ingest.reader import REJECT_SCHEMA, Piece, ReadStats, lines_frame, read_pieces
+from .ingest.reader import CHUNK_BYTES, REJECT_SCHEMA, Piece, ReadStats, lines_frame, read_pieces
 from .ingest.sniff import SniffMemo, pick_source
 from .problems import PluginProblem, ProblemLog, StrictModeError
 from .redact import redact_text
@@ -124,10 +124,12 @@ def parse_units(
     options: dict[str, Any] | None = None,
     strict: bool = False,
     progress: Callable[[int], None] | None = None,
+    batch_bytes: int | None = None,
 ) -> tuple[CanonicalRows, InputSummary, list[str], list[PluginProblem]]:
     """Read every unit with its source; return the canonical rows (finalized
     per source, spilled to disk: :mod:`auditor.rows`), the input summary, notes
-    and plugin problems."""
+    and plugin problems.  ``batch_bytes`` (tests) sets both the read piece and
+    the pack budget, to show that where batches are cut changes nothing."""
     options = dict(options or {})
     summary = InputSummary(files=len(units))
     problems = ProblemLog(registry.problems, strict=strict)
@@ -135,7 +137,7 @@ def parse_units(
     spill = SpillWriter()
     fail = problems.record
 
-    intake = _Intake(registry, options, contexts, spill, summary, fail)
+    intake = _Intake(registry, options, contexts, spill, summary, fail, batch_bytes)
     memo = SniffMemo()
     try:
         for unit in units:
@@ -209,8 +211,11 @@ class _Intake:
     """
 
     def __init__(self, registry: Registry, options: dict[str, Any], contexts: dict[str, ParseContext],
-                 spill: SpillWriter, summary: "InputSummary", fail: Callable[[str, str, BaseException], None]):
+                 spill: SpillWriter, summary: "InputSummary", fail: Callable[[str, str, BaseException], None],
+                 batch_bytes: int | None = None):
         self.registry, self.options, self.contexts = registry, options, contexts
+        self.chunk_bytes = batch_bytes or CHUNK_BYTES
+        self.pack_bytes = batch_bytes or PACK_BYTES
         self.spill, self.summary, self.fail = spill, summary, fail
         self.packs: dict[str, _Pack] = {}
         # (source, first line of each file, future): only the worker keeps the text
@@ -222,9 +227,9 @@ class _Intake:
         pack = self.packs.setdefault(source.name, _Pack())
         stats = ReadStats()
         try:
-            for piece in read_pieces(unit, source.framing, source.entry_start, stats=stats, head=head):
+            for piece in read_pieces(unit, source.framing, source.entry_start, self.chunk_bytes, stats=stats, head=head):
                 pack.add(piece)
-                if pack.bytes >= PACK_BYTES:
+                if pack.bytes >= self.pack_bytes:
                     self._submit(source, pack.take())
         except StrictModeError:
             raise

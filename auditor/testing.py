@@ -7,6 +7,8 @@
 * :func:`parse_text` — run one source over text (or bytes) through the real
   reader, ``parse``, ``finalize`` and schema conformance, returning the
   canonical frame and the rejected lines;
+* :func:`parse_paths` — the same for files on disk (fixtures), with the
+  notes, and a ``batch_bytes`` knob to show batch cuts change nothing;
 * :func:`schema_problems` / :func:`assert_canonical` — say which column of a
   source's output is wrong;
 * :func:`audit_text` — audit given files' text with your plugins (and,
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable
@@ -28,9 +31,9 @@ from .plugin_manager import load_plugins
 from .registry import Registry
 from .report.model import build_report
 from .ruleset import load_ruleset
-from .schema import validate
+from .schema import REJECT_SCHEMA, plain, validate
 
-__all__ = ["assert_canonical", "audit_text", "make_registry", "parse_text", "schema_problems"]
+__all__ = ["Parsed", "assert_canonical", "audit_text", "make_registry", "parse_paths", "parse_text", "schema_problems"]
 
 
 def make_registry(*plugins: ModuleType | object | str, builtins: bool = False) -> Registry:
@@ -90,6 +93,49 @@ def parse_text(
         raise AssertionError(f"plugin problems: {problems}")
     errors = [{**e, "file": e["file"].replace(prefix, "")} for e in summary.errors]
     return frame.with_columns(pl.col("file").cast(pl.String).str.replace(prefix, "", literal=True)), errors
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What :func:`parse_paths` gives: the canonical rows in file/line order
+    (compact columns as plain strings),
+    the input errors (``file``, ``line``, ``reason``) and the source's notes."""
+
+    frame: pl.DataFrame
+    rejects: pl.DataFrame
+    notes: list[str]
+
+
+def parse_paths(
+    source: str,
+    *paths: str | Path,
+    options: dict[str, Any] | None = None,
+    batch_bytes: int | None = None,
+    plugins: tuple[ModuleType | object | str, ...] = (),
+    builtins: bool = True,
+) -> Parsed:
+    """Parse files (or folders, globs, archives) with the source called
+    ``source`` through the production path: reader, packing into batches,
+    ``parse`` on the pool, spill, ``finalize`` with its declared columns and
+    account filling.  ``batch_bytes`` makes batches that small.  Plugin
+    failures raise, so a test sees the traceback."""
+    registry = make_registry(*plugins, builtins=builtins)
+    if source not in registry.sources:
+        raise KeyError(f"no source {source!r}; registered: {sorted(registry.sources)}")
+    units, _ = expand([str(p) for p in paths])
+    if not units:
+        raise FileNotFoundError(f"no input in {paths}")
+    rows, summary, notes, problems = parse_units(
+        units, registry, force_source=source, options=options, strict=True, batch_bytes=batch_bytes
+    )
+    frame = rows.frame()
+    rows.close()
+    if problems:
+        raise AssertionError(f"plugin problems: {problems}")
+    errors = pl.DataFrame(summary.errors, schema=REJECT_SCHEMA) if summary.errors else pl.DataFrame(schema=REJECT_SCHEMA)
+    order = [c for c in ("file", "line", "event_id", "order_id") if c in frame.columns]
+    frame = plain(frame).sort(order, maintain_order=True, nulls_last=True)  # compact columns as plain strings
+    return Parsed(frame, errors.sort("file", "line", maintain_order=True), notes)
 
 
 def schema_problems(df: pl.DataFrame) -> list[str]:

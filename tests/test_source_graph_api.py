@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+
+from auditor.testing import parse_paths
 import pytest
 
 from auditor import ParseContext, schema
-from auditor.ingest import inputs, reader
+from auditor.ingest import inputs
 from capi_auditor_plugins import graph_api
 
 DATA = Path(__file__).parent / "data" / "graph_api"
@@ -30,24 +32,10 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-def run(name: str | Path, source=graph_api.SOURCE, chunk_bytes: int = reader.CHUNK_BYTES, options=None):
-    """Parse one input like the engine: returns (canonical rows, rejects, ctx)."""
-    units, skipped = inputs.expand([str(DATA / name)])  # an absolute path ignores DATA
-    assert units and not skipped
-    ctx = ParseContext(source=source.name, options=dict(options or {}))
-    frames, rejects = [], []
-    for unit in units:
-        for batch, read_rejects in reader.read_batches(unit, source.framing, source.entry_start, chunk_bytes=chunk_bytes):
-            out = source.parse(batch, ctx)
-            rows, parse_rejects = out if isinstance(out, tuple) else (out, None)
-            frames.append(schema.conform(rows))
-            rejects.append(read_rejects)
-            if parse_rejects is not None:
-                assert parse_rejects.columns == ["file", "line", "reason"]
-                rejects.append(parse_rejects)
-    df = pl.concat(frames, how="vertical")
-    assert schema.validate(df) == []
-    return df, pl.concat(rejects, how="vertical"), ctx
+def run(name: str | Path, source=graph_api.SOURCE, chunk_bytes: int | None = None, options=None):
+    """Parse one input like the engine: returns (canonical rows, rejects, notes)."""
+    parsed = parse_paths(source.name, DATA / name, options=options, batch_bytes=chunk_bytes)  # an absolute path ignores DATA
+    return parsed.frame, parsed.rejects, parsed.notes
 
 
 def row(df: pl.DataFrame, line: int) -> dict:
@@ -194,14 +182,14 @@ def test_wrapped_transport_error_and_html_body():
 
 def test_timestamp_prefixed_lines_with_crlf():
     assert b"\r\n" in (DATA / "prefixed_crlf.log").read_bytes()
-    df, rejects, ctx = run("prefixed_crlf.log")
+    df, rejects, notes = run("prefixed_crlf.log")
     common_contract(df)
     assert row(df, 1)["logged_at"] == utc(2026, 7, 1, 10, 0, 1)
     r = row(df, 2)
     assert r["logged_at"] == utc(2026, 7, 1, 10, 0, 2, 123000)
     assert (r["error_code"], r["error_subcode"]) == (190, 460)
     assert row(df, 3)["logged_at"] == utc(2026, 7, 1, 10, 0, 3)  # 'YYYY-MM-DD HH:MM:SS', read as UTC
-    assert any("without a zone" in n for n in ctx.notes)
+    assert any("without a zone" in n for n in notes)
     r = row(df, 4)
     assert r["logged_at"] == utc(2026, 7, 1, 10, 0, 4)  # +02:00 converted
     assert (r["error_code"], r["is_transient"]) == (613, True)
@@ -344,7 +332,7 @@ def test_http_capture_sample_file():
 # --------------------------------------------------------------------------
 
 def test_timestamp_prefix_variants():
-    df, rejects, ctx = run("timestamps.log")
+    df, rejects, notes = run("timestamps.log")
     common_contract(df)
     guzzle = row(df, 1)  # OpenCart 'Y-m-d G:i:s': hour without leading zero
     assert guzzle["logged_at"] == utc(2026, 7, 4, 2, 14, 2)
@@ -355,7 +343,7 @@ def test_timestamp_prefix_variants():
     php = row(df, 7)  # PHP error_log '[04-Jul-2026 02:22:09 UTC]'
     assert (php["logged_at"], php["error_subcode"]) == (utc(2026, 7, 4, 2, 22, 9), 2804003)
     assert row(df, 8)["logged_at"] == utc(2026, 7, 4, 3, 23, 10)  # Europe/Lisbon is UTC+1 in July
-    assert any("without a zone" in n for n in ctx.notes)
+    assert any("without a zone" in n for n in notes)
     # a one-digit-hour line starts its own record: the PHP notice is not glued
     # to the Guzzle record before it, and comes back as a reject of its own
     assert dict(zip(rejects["line"], rejects["reason"])) == {4: "not a Graph API response", 9: "not a Graph API response"}

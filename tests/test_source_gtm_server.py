@@ -26,16 +26,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+
+from auditor.testing import parse_paths
 import pytest
 
-import capi_auditor_plugins.gtm_server as gtm_server
-from auditor import ParseContext, conform
 from auditor.ingest.inputs import expand
-from auditor.ingest.reader import CHUNK_BYTES, read_batches
 from auditor.ingest.sniff import pick_source
 from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
-from auditor.schema import validate
 
 DATA = Path(__file__).parent / "data" / "gtm_server"
 STDOUT = "gcs-sink/run.googleapis.com/stdout"
@@ -54,22 +52,11 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-def run(*paths, chunk_bytes=CHUNK_BYTES, **options):
+def run(*paths, chunk_bytes=None, **options):
     """(canonical frame, rejects, notes) for paths under tests/data/gtm_server (or absolute)."""
-    source = gtm_server.SOURCE
-    ctx = ParseContext(source="gtm_server", options=options)
-    units, _ = expand([str(p if Path(p).is_absolute() else DATA / p) for p in paths])
-    assert units
-    rows, rejects = [], []
-    for unit in units:
-        for batch, read_rejects in read_batches(unit, source.framing, source.entry_start, chunk_bytes=chunk_bytes):
-            out, parse_rejects = source.parse(batch, ctx)
-            assert parse_rejects.columns == ["file", "line", "reason"]
-            rows.append(conform(out, keep_private=True))
-            rejects += [read_rejects, parse_rejects]
-    frame = conform(source.finalize(pl.concat(rows, how="diagonal_relaxed"), ctx))
-    assert validate(frame) == []
-    return frame.sort("file", "line", "event_id", maintain_order=True), pl.concat(rejects), ctx.notes
+    parsed = parse_paths("gtm_server", *[p if Path(p).is_absolute() else DATA / p for p in paths],
+                         options=options, batch_bytes=chunk_bytes)
+    return parsed.frame, parsed.rejects, parsed.notes
 
 
 def one(frame: pl.DataFrame, **where) -> dict:

@@ -22,16 +22,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+
+from auditor.testing import parse_paths
 import pytest
 
-import capi_auditor_plugins.shopify as shopify
-from auditor import ParseContext, conform
 from auditor.ingest.inputs import expand
-from auditor.ingest.reader import read_batches
 from auditor.ingest.sniff import pick_source
 from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
-from auditor.schema import validate
 
 DATA = Path(__file__).parent / "data" / "shopify"
 SECRET = "hush-test-webhook-secret-5f1d2e3c"
@@ -44,20 +42,8 @@ def utc(*args: int) -> datetime:
 
 def run(*paths, **options):
     """(canonical frame, rejects, notes) for files under tests/data/shopify (or absolute paths)."""
-    source = shopify.SOURCE
-    ctx = ParseContext(source="shopify", options=options)
-    units, _ = expand([str(p if Path(p).is_absolute() else DATA / p) for p in paths])
-    assert units
-    rows, rejects = [], []
-    for unit in units:
-        for batch, read_rejects in read_batches(unit, source.framing, source.entry_start):
-            out, parse_rejects = source.parse(batch, ctx)
-            assert parse_rejects.columns == ["file", "line", "reason"]
-            rows.append(conform(out, keep_private=True))
-            rejects += [read_rejects, parse_rejects]
-    frame = conform(source.finalize(pl.concat(rows, how="diagonal_relaxed"), ctx))
-    assert validate(frame) == []
-    return frame.sort("file", "line", "order_id", maintain_order=True), pl.concat(rejects), ctx.notes
+    parsed = parse_paths("shopify", *[p if Path(p).is_absolute() else DATA / p for p in paths], options=options)
+    return parsed.frame, parsed.rejects, parsed.notes
 
 
 def extra(row: dict) -> dict:

@@ -7,12 +7,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
+
+from auditor.testing import parse_paths
 import pytest
 
 import capi_auditor_plugins.woocommerce as woocommerce
 from auditor import ParseContext, conform
 from auditor.ingest.inputs import expand
-from auditor.ingest.reader import CHUNK_BYTES, read_batches
+from auditor.ingest.reader import read_batches
 from auditor.plugin_manager import new_plugin_manager
 from auditor.registry import Registry
 
@@ -36,18 +38,10 @@ def source():
     return Registry.collect(pm).sources["woocommerce"]
 
 
-def run(source, *paths, chunk_bytes=CHUNK_BYTES, **options):
+def run(source, *paths, chunk_bytes=None, **options):
     """(canonical frame, rejects, notes) for files under tests/data/woocommerce (or absolute paths)."""
-    ctx = ParseContext(source="woocommerce", options=options)
-    units, _ = expand([str(DATA / p) for p in paths])
-    rows, rejects = [], []
-    for unit in units:
-        for batch, read_rejects in read_batches(unit, source.framing, source.entry_start, chunk_bytes=chunk_bytes):
-            out, parse_rejects = source.parse(batch, ctx)
-            rows.append(conform(out, keep_private=True))
-            rejects += [read_rejects, parse_rejects]
-    frame = conform(source.finalize(pl.concat(rows), ctx))
-    return frame.sort("file", "line", maintain_order=True), pl.concat(rejects), ctx.notes
+    parsed = parse_paths(source.name, *[DATA / p for p in paths], options=options, batch_bytes=chunk_bytes)
+    return parsed.frame, parsed.rejects, parsed.notes
 
 
 def at(frame: pl.DataFrame, line: int) -> dict:
