@@ -79,6 +79,16 @@ def log_path(directory: Path) -> Path:
     return directory / LOG_NAME.format(day=datetime.now(UTC).strftime("%Y-%m-%d"))
 
 
+@pytest.fixture
+def wc_log(tmp_path) -> Path:
+    """Today's (empty) connector log in a fresh ``wc-logs`` folder: the setup most tests share."""
+    logs = tmp_path / "wc-logs"
+    logs.mkdir()
+    path = log_path(logs)
+    path.touch()
+    return path
+
+
 def append(path: Path, text: str | bytes) -> None:
     with open(path, "ab") as fh:
         fh.write(text.encode() if isinstance(text, str) else text)
@@ -216,11 +226,9 @@ def test_new_file_and_crlf_are_read_from_their_start(tmp_path, watch):
     assert w.tailer.stats.lines == 10
 
 
-def test_partial_line_is_not_parsed_before_its_newline(tmp_path, watch):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_partial_line_is_not_parsed_before_its_newline(tmp_path, watch, wc_log):
+    path = wc_log
+    logs = path.parent
     w, sink = watch([logs])
     text = exchange("444444444444444", error=True)
     cut = text.index('"code":190') + 3  # mid-line: the error code is split in two writes
@@ -236,11 +244,9 @@ def test_partial_line_is_not_parsed_before_its_newline(tmp_path, watch):
     assert w.tailer.stats.lines == 10
 
 
-def test_rename_rotation_reads_everything_once(tmp_path, watch):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
+    path = wc_log
+    logs = path.parent
     w, sink = watch([logs])
     append(path, exchange("500000000000001", error=True))
     wait_for(lambda: token_alerts(sink, "500000000000001"), what="alert before rotation")
@@ -257,11 +263,9 @@ def test_rename_rotation_reads_everything_once(tmp_path, watch):
     assert w.tailer.stats.rotations >= 1
 
 
-def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch, wc_log):
+    path = wc_log
+    logs = path.parent
     w, sink = watch([logs])
     append(path, exchange("600000000000001", error=True))
     wait_for(lambda: token_alerts(sink, "600000000000001"), what="first alert")
@@ -279,11 +283,9 @@ def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch):
     assert w.tailer.stats.truncations >= 1
 
 
-def test_deleted_file_is_read_to_its_end(tmp_path, watch):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_deleted_file_is_read_to_its_end(tmp_path, watch, wc_log):
+    path = wc_log
+    logs = path.parent
     w, sink = watch([logs], rotate_wait_s=0.5)
     fh = open(path, "ab")
     fh.write(exchange("700000000000001", error=True).encode())
@@ -296,11 +298,9 @@ def test_deleted_file_is_read_to_its_end(tmp_path, watch):
     wait_for(lambda: not w.tailer.files, what="deleted file released")
 
 
-def test_resolved_when_sends_succeed_again(tmp_path, watch):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_resolved_when_sends_succeed_again(tmp_path, watch, wc_log):
+    path = wc_log
+    logs = path.parent
     w, sink = watch([logs])
     before = datetime.now(UTC) - timedelta(seconds=3)  # log times have one-second resolution
     append(path, exchange("800000000000001", at=before) + exchange("800000000000001", at=before, error=True))
@@ -310,12 +310,10 @@ def test_resolved_when_sends_succeed_again(tmp_path, watch):
     assert len(resolved) == 1 and resolved[0]["ongoing"] is False
 
 
-def test_silence_alert_fires_from_the_timer(tmp_path, watch):
+def test_silence_alert_fires_from_the_timer(tmp_path, watch, wc_log):
     """A plugin update followed by no server event: nothing is written, the clock alone raises it."""
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+    path = wc_log
+    logs = path.parent
     ruleset = tmp_path / "fast-silence.yaml"
     ruleset.write_text(
         "name: fast-silence\nversion: '1'\nextends: default\nrules:\n"
@@ -385,11 +383,9 @@ def _offsets(db: Path) -> dict[str, int]:
         return dict(con.execute("SELECT path, \"offset\" FROM watchcheckpoint").fetchall())
 
 
-def test_restart_after_kill_9_loses_and_repeats_nothing(tmp_path):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_restart_after_kill_9_loses_and_repeats_nothing(tmp_path, wc_log):
+    path = wc_log
+    logs = path.parent
     proc = _spawn(tmp_path, str(logs))
     out = Reader(proc)
     try:
@@ -438,13 +434,11 @@ def test_restart_after_kill_9_loses_and_repeats_nothing(tmp_path):
     "{not json at all\n",
     "body: {\"events_received\":1}\n",  # a body line arriving long after its header
 ])
-def test_one_unparseable_line_neither_stops_the_watcher_nor_a_restart(tmp_path, junk):
+def test_one_unparseable_line_neither_stops_the_watcher_nor_a_restart(tmp_path, junk, wc_log):
     """Regression: a line that parses to nothing, after a fresh entry, ended the watcher
     (ColumnNotFoundError) at once and again on every restart."""
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+    path = wc_log
+    logs = path.parent
     proc = _spawn(tmp_path, str(logs))
     out = Reader(proc)
     try:
@@ -498,15 +492,13 @@ class _Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_webhook_delivery_with_retry(tmp_path):
+def test_webhook_delivery_with_retry(tmp_path, wc_log):
     _Hook.received = []
     _Hook.fail_first = 1  # the first attempt fails: delivered by the retry
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+    path = wc_log
+    logs = path.parent
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     proc = _spawn(tmp_path, str(logs), "--alert-webhook", url)
     out = Reader(proc)
@@ -524,11 +516,9 @@ def test_webhook_delivery_with_retry(tmp_path):
     assert any("webhook: 1 sent" in s for s in out.stderr), out.stderr
 
 
-def test_poll_mode(tmp_path):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_poll_mode(tmp_path, wc_log):
+    path = wc_log
+    logs = path.parent
     proc = _spawn(tmp_path, str(logs), "--poll", "--poll-interval", "0.5s")
     out = Reader(proc)
     try:
@@ -634,11 +624,9 @@ def test_an_intermittent_failure_is_one_alert_not_a_flapping_pair():
     assert book.update([over], t0 + timedelta(seconds=95), {"1"}) == []  # once
 
 
-def test_two_tier_evaluation_on_a_big_window(tmp_path, watch):
-    logs = tmp_path / "wc-logs"
-    logs.mkdir()
-    path = log_path(logs)
-    path.touch()
+def test_two_tier_evaluation_on_a_big_window(tmp_path, watch, wc_log):
+    path = wc_log
+    logs = path.parent
     w, sink = watch([logs], fast_rows=1000, tick_s=1.0)
     early = datetime.now(UTC) - timedelta(seconds=10)
     append(path, "".join(exchange("140000000000001", at=early) for _ in range(700)))  # 1,400 rows: more than the fast pass
