@@ -317,7 +317,7 @@ def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, busi
 
     A gap is kept when backend orders or browser events of a kind the account
     sends server-side fall inside it (each should have produced a server
-    event).  For an account without order or browser evidence, a gap is kept
+    event).  For an account without such order or browser evidence, a gap is kept
     when at least :data:`MIN_BUSINESS_HOURS_SILENT` of its hours lie inside
     business hours.
     An ordinary quiet night - nothing inside, outside opening hours - is not a
@@ -339,7 +339,6 @@ def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, busi
                           where=pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()))
         .with_columns(pl.col("account").cast(pl.String), pl.col("event_name").cast(pl.String))
     )
-    has_browser = set(browser["account"].unique().to_list())
     browser = browser.join(sent_names.with_columns(pl.col("account").cast(pl.String), pl.col("event_name").cast(pl.String)),
                            on=["account", "event_name"], how="semi").sort("logged_at")
     hits: dict[str, list[datetime]] = {}
@@ -353,7 +352,7 @@ def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, busi
         o = _count_inside(orders, account, row["start"], row["end"])
         b = _count_inside(hits, account, row["start"], row["end"])
         biz = _business_hours_inside(row["start"], row["end"], hours, zone)
-        has_activity_evidence = account in orders or account in has_browser
+        has_activity_evidence = account in orders or account in hits
         keep.append(bool(o or b) or (not has_activity_evidence and biz >= MIN_BUSINESS_HOURS_SILENT))
         for c, v in zip(cols, (o, b, biz)):
             extra[c].append(v)
