@@ -33,6 +33,13 @@ Definitions (shared with :func:`auditor.accounts.account_summaries`):
 * *rejected* = events of error responses (``batch_size`` or 1 per response).
 * *errors* = error lines (responses and connector status lines whose signal is
   one of :data:`ERROR_SIGNALS`), the same count as ``error_lines``.
+* *orders* = backend orders as ``accounts[].orders`` counts them (test, draft
+  and POS left out), in the hour they were created, under the pixel their
+  shop's server Purchases went to (:func:`backend_orders_linked`), so a shop
+  whose orders lack server purchases shows them on the pixel's timeline.
+
+:func:`sends_per_account` gives the account total of *sent* that the report's
+``accounts[].server_events`` carries, for the tables and the HTML cards alike.
 """
 
 from __future__ import annotations
@@ -80,7 +87,7 @@ SERIES_COLUMNS = ("orders", "server_purchases", "sent", "accepted", "rejected", 
 _FLAGS = ("orders", "server_purchases", "_server", "_sent_api", "accepted", "rejected", "errors")
 
 
-def _base(data: Readable) -> pl.DataFrame:
+def _base(data: Readable, orders: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per account and UTC hour (``logged_at`` truncated): the summed per-row
     flags.  Hours add up to any coarser bucket, and the result is small
     whatever the size of the evidence (the rows stream through the sums)."""
@@ -107,7 +114,7 @@ def _base(data: Readable) -> pl.DataFrame:
     ).group_by("account", "logged_at").agg(pl.all().sum()).collect(engine="streaming")
     del rows
     # an order counts once, in the hour it was created, under the pixel its shop is linked to
-    orders = backend_order_hours(data)
+    orders = _order_hours(backend_orders_linked(data) if orders is None else orders)
     sends = sends.with_columns(pl.col("account").cast(pl.String))
     both = pl.concat([sends, orders], how="diagonal_relaxed").group_by("account", "logged_at").agg(pl.col(_FLAGS).sum())
     return plain(both.with_columns(pl.col(_FLAGS).fill_null(0)).select("account", "logged_at", *_FLAGS))
@@ -128,9 +135,8 @@ def backend_orders_linked(data: Readable) -> pl.DataFrame:
                  .select(pl.col("account").cast(pl.String), "created"))
 
 
-def backend_order_hours(data: Readable) -> pl.DataFrame:
+def _order_hours(orders: pl.DataFrame) -> pl.DataFrame:
     """Per account and UTC hour of creation: the number of backend orders."""
-    orders = backend_orders_linked(data)
     return (orders.group_by("account", pl.col("created").dt.truncate("1h").alias("logged_at"))
             .agg(pl.len().cast(pl.Int64).alias("orders")))
 
@@ -203,11 +209,12 @@ def _bucketed(base: pl.DataFrame, every: dict[str, str]) -> pl.DataFrame:
     )
 
 
-def bucket_series(data: Readable | pl.DataFrame, every: dict[str, str] | None = None) -> pl.DataFrame:
+def bucket_series(data: Readable | pl.DataFrame, every: dict[str, str] | None = None,
+                  orders: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per account and bucket: orders, server_purchases, sent, accepted,
     rejected, errors (zero-filled between the account's first and last bucket)."""
     data = as_readable(data)
-    return _bucketed(_base(data), every if every is not None else bucket_sizes(data))
+    return _bucketed(_base(data, orders), every if every is not None else bucket_sizes(data))
 
 
 def daily_series(data: Readable | pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -312,7 +319,7 @@ def _count_inside(times: dict[str, list[datetime]], account: str, start: datetim
 
 
 def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, business_hours: str | None = None,
-                         business_timezone: str | None = None) -> pl.DataFrame:
+                         business_timezone: str | None = None, orders: pl.DataFrame | None = None) -> pl.DataFrame:
     """The gaps of :func:`silence_windows` that cost something, with why.
 
     A gap is kept when backend orders or browser events of a kind the account
@@ -328,10 +335,11 @@ def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, busi
     if gaps.is_empty():
         return gaps.with_columns(*(pl.lit(None, dtype=t).alias(c) for c, t in cols.items()))
     accounts = set(gaps["account"].cast(pl.String).to_list())
-    orders: dict[str, list[datetime]] = {}
-    for account, created in backend_orders_linked(data).sort("created").iter_rows():
+    linked = backend_orders_linked(data) if orders is None else orders
+    created_at: dict[str, list[datetime]] = {}
+    for account, created in linked.sort("created").iter_rows():
         if account in accounts:
-            orders.setdefault(account, []).append(created)
+            created_at.setdefault(account, []).append(created)
     sent_names = plain(data.select("account", "event_name", kinds=["server_event"], where=pl.col("account").is_not_null()
                                    & pl.col("event_name").is_not_null())).unique()
     browser = (
@@ -349,10 +357,10 @@ def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, busi
     keep, extra = [], {c: [] for c in cols}
     for row in gaps.iter_rows(named=True):
         account = str(row["account"])
-        o = _count_inside(orders, account, row["start"], row["end"])
+        o = _count_inside(created_at, account, row["start"], row["end"])
         b = _count_inside(hits, account, row["start"], row["end"])
         biz = _business_hours_inside(row["start"], row["end"], hours, zone)
-        has_activity_evidence = account in orders or account in hits
+        has_activity_evidence = account in created_at or account in hits
         keep.append(bool(o or b) or (not has_activity_evidence and biz >= MIN_BUSINESS_HOURS_SILENT))
         for c, v in zip(cols, (o, b, biz)):
             extra[c].append(v)
@@ -466,8 +474,9 @@ def account_timelines(data: Readable | pl.DataFrame, silence_hours: float = DEFA
     (silences: only the significant ones, see :func:`significant_silences`)."""
     data = as_readable(data)
     every = bucket_sizes(data)
-    series = bucket_series(data, every)
-    silences = significant_silences(data, silence_windows(data, silence_hours), business_hours, business_timezone)
+    orders = backend_orders_linked(data)  # matched once, used by the series and the silences
+    series = bucket_series(data, every, orders)
+    silences = significant_silences(data, silence_windows(data, silence_hours), business_hours, business_timezone, orders)
     bursts = error_bursts(data)
     stats, hist = send_delays(data)
     coverage = parameter_coverage(data)
