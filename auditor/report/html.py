@@ -604,7 +604,7 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
       f'{_e(_num(inp["files"]))} files, {_e(_num(inp["records"]))} records, {_e(_num(inp["skipped_lines"]))} skipped lines · '
       f'{_e(tool["name"])} {_e(tool["version"])}, ruleset {_e(rs["name"])} {_e(rs["version"])}</p>')
     w('<div class="lead">')
-    w(f'<span class="pill">{len(accounts)} accounts</span>')
+    w(f'<span class="pill">{_e(plural(len(accounts), "account"))}</span>')
     w(f'<span class="pill">{n_problem} of {len(report["questions"])} questions with a problem</span>')
     for sev in sorted(sev_counts, key=lambda s: SEVERITY_RANK.get(s, 99)):
         w(f'<span class="pill s-{_e(sev)}">{sev_counts[sev]} {_e(sev)}</span>')
