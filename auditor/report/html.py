@@ -1,11 +1,18 @@
 """Self-contained HTML report: one file, inline CSS, charts as inline SVG.
 
 The file opens offline and prints: no script, no CDN, no web font, no image
-file next to it.  Order of the page: the five troubleshooting questions with
-their verdicts, the per-account table, then one block per account (accounts
-with problems first) with a timeline, a send-delay histogram and a
-customer-parameter coverage chart, then every finding with its numbers,
-redacted evidence, fix and how to validate it.
+file next to it.  Order of the page - the answer first, the evidence after:
+
+1. *What to do*: per account with findings (worst and still-ongoing first),
+   each diagnosis as what broke, since when, what it cost and the first
+   sentences of its fix (:mod:`auditor.report.plain` writes them), so a
+   1400 x 900 screen shows the first account's fixes;
+2. the five troubleshooting questions, answered with row titles at shop names;
+3. the per-account table (the numbers of the report's ``accounts[]``);
+4. one block per account: the same numbers as cards, a timeline, a
+   send-delay histogram and a customer-parameter coverage chart;
+5. every finding with its numbers in words, redacted evidence, fix and how
+   to validate it.
 
 Charting library: **matplotlib** (its SVG backend, driven through the
 object-oriented ``Figure`` API, never pyplot's global state).  Why:
@@ -342,7 +349,7 @@ _ID_RE = re.compile(r'\bid="([^"]+)"')
 
 def _silence_labels(silences: list[dict[str, Any]], x_min: float, x_max: float, width_in: float) -> list[tuple[float, str]]:
     """Where to write "no server events for N h" above the timeline: only for
-    the significant silences (a day or longer, else the longest few), longest
+    the significant silences (a day or longer, else the account's longest), longest
     first, each kept inside the plot and skipped when it would overlap a label
     already placed (the list under the chart names every silence)."""
     from matplotlib import dates as mdates
