@@ -216,7 +216,7 @@ def _kpis(html: str, account: str) -> dict[str, str]:
     """The number cards of one account's block in the HTML report."""
     block = re.search(r'<section class="account" id="account-\d+">(?:(?!</section>).)*?<span class="acct-id">'
                       + re.escape(account) + r'</span>.*?</section>', html, re.S).group(0)
-    return {label: value.replace(" ", "") for value, label in
+    return {label: value.replace(",", "") for value, label in
             re.findall(r'<div class="kpi[^"]*"[^>]*><b>([^<]*)</b><span>([^<]*)</span></div>', block)}
 
 

@@ -168,9 +168,9 @@ def _num(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):
-        return f"{v:,}".replace(",", " ")
+        return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:,.4g}".replace(",", " ") if abs(v) < 1e6 else f"{v:.3g}"
+        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:.3g}"
     return str(v)
 
 
