@@ -2,7 +2,7 @@
 """Regenerate docs/report.png: a screenshot of the HTML report for sample_logs/.
 
     python scripts/render_report_screenshot.py            # writes docs/report.png
-    python scripts/render_report_screenshot.py --html-out /tmp/report.html --height 2600
+    python scripts/render_report_screenshot.py --html-out /tmp/report.html --height 2600   # more than the first screen
 
 Needs capi-auditor installed (``pip install -e .``) and a headless Chromium
 (Debian: ``apt-get install chromium``; or pass ``--browser``).  The browser
@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", type=Path, default=ROOT / "docs" / "report.png")
     ap.add_argument("--samples", type=Path, default=ROOT / "sample_logs")
     ap.add_argument("--html-out", type=Path, help="also keep the rendered HTML here")
-    ap.add_argument("--width", type=int, default=1280)
-    ap.add_argument("--height", type=int, default=2000)
+    ap.add_argument("--width", type=int, default=1400)
+    ap.add_argument("--height", type=int, default=900)  # the first screen: what to do
     ap.add_argument("--browser", help="path of a Chromium/Chrome binary")
     args = ap.parse_args(argv)
 

@@ -24,7 +24,8 @@ HEALTHY = "1482736450918273"
 TOKEN_SHOP = "928374651029384"
 UPDATED_SHOP = "1736450291837465"
 FLAKY_SHOP = "2049381726354810"
-CUSTOM_SHOP = "873615209481726"
+CUSTOM_SHOP = "873615209481726"  # Graph API responses only
+SHOPIFY_PIXEL = "2231948576610394"  # GTM server container + Shopify orders
 
 # the same privacy traps as tests/test_sample_audit.py, plus the documentation IP ranges
 FORBIDDEN = ["maria.silva@example.com", "maria.silva", "912 345 678", "EAAG", "203.0.113.",
@@ -198,11 +199,219 @@ def test_report_dict_carries_a_daily_series_per_account(audited):
         assert set(days[0]) == {"date", "orders", "server_events", "server_purchases", "errors"}
         assert sum(d["errors"] for d in days) == acc["error_lines"]
         assert sum(d["server_purchases"] for d in days) == acc["server_purchases"]
-        if acc["server_events"]:
+        # orders are counted where the account table counts them (a shop linked to its pixel)
+        assert sum(d["orders"] for d in days) == acc["orders"]
+        # a day holds the timed server events; the account total also counts responses without a time
+        assert sum(d["server_events"] for d in days) <= acc["server_events"]
+        if acc["account"] != CUSTOM_SHOP:
             assert sum(d["server_events"] for d in days) == acc["server_events"]
     updated = next(a for a in report["accounts"] if a["account"] == UPDATED_SHOP)
     assert [d["server_events"] for d in updated["daily"]][-3:] == [0, 0, 0]  # the silence, day by day
+    shop = next(a for a in report["accounts"] if a["account"] == SHOPIFY_PIXEL)
+    assert shop["orders"] == 746 and sum(d["orders"] for d in shop["daily"]) == 746
     json.dumps(report)  # still plain JSON
+
+
+def _kpis(html: str, account: str) -> dict[str, str]:
+    """The number cards of one account's block in the HTML report."""
+    block = re.search(r'<section class="account" id="account-\d+">(?:(?!</section>).)*?<span class="acct-id">'
+                      + re.escape(account) + r'</span>.*?</section>', html, re.S).group(0)
+    return {label: value.replace(",", "") for value, label in
+            re.findall(r'<div class="kpi[^"]*"[^>]*><b>([^<]*)</b><span>([^<]*)</span></div>', block)}
+
+
+def test_account_numbers_agree_in_table_json_and_html(cli, cli_html, audited):
+    """One source of truth: the terminal/Markdown account table, the JSON
+    accounts[] and the HTML account cards give the same counts."""
+    _, report = audited
+    html = cli_html[0].read_text(encoding="utf-8")
+    md = cli("audit", str(SAMPLES), "--format", "markdown", "--no-db", "--quiet").stdout
+    rows = {cells[0]: cells for cells in (
+        [c.strip() for c in line.strip().strip("|").split("|")] for line in md.splitlines() if line.startswith("| "))}
+    graph_only = next(a for a in report["accounts"] if a["account"] == CUSTOM_SHOP)
+    # an account seen only through Graph API responses sent events: not 0
+    assert graph_only["server_events"] > graph_only["accepted_responses"] > 0
+    for acc in report["accounts"]:
+        md_row = rows[acc["account"]]
+        assert md_row[1:4] == [str(acc["orders"]), str(acc["server_events"]), str(acc["server_purchases"])], acc["account"]
+        cards = _kpis(html, acc["account"])
+        assert cards["server events"] == str(acc["server_events"]), acc["account"]
+        assert cards["accepted responses"] == str(acc["accepted_responses"])
+        assert cards["error lines"] == str(acc["error_lines"])
+        assert cards["backend orders"] == str(acc["orders"])
+        assert cards["server purchases"] == str(acc["server_purchases"])
+
+
+def test_what_to_do_comes_first(cli_html, audited):
+    """Per account with findings: what broke, since when, what it cost and the fix, before anything else."""
+    result, report = audited
+    html = cli_html[0].read_text(encoding="utf-8")
+    assert html.index('id="todo"') < html.index('id="questions"') < html.index('id="accounts"') < html.index('class="account"')
+    todo = html[html.index('id="todo"'):html.index('id="questions"')]
+    cards = re.findall(r'<article class="todo" id="todo-\d+" data-account="([^"]+)">(.*?)</article>', todo, re.S)
+    with_findings = {f["account"] for f in report["findings"]}
+    assert {a for a, _ in cards} == with_findings
+    # the connector that is still broken, with the most failed records, leads
+    assert cards[0][0] == UPDATED_SHOP
+    for account, card in cards:
+        rules = {f["rule"] for f in report["findings"] if f["account"] == account}
+        actions = re.findall(r'<li class="action">(.*?)</li>', card, re.S)
+        assert len(actions) == len(rules)
+        for action in actions:
+            assert re.search(r'<div class="when">[^<]+</div><div class="cost">[^<]+</div>', action)
+            assert '<div class="fix"><b>Fix:</b> ' in action
+    token = dict(cards)[TOKEN_SHOP]
+    assert "Access token expired or invalidated" in token
+    assert "since 2026-02-10 16:01 UTC, still going on at the end of the evidence" in token
+    assert "52 of 185 sends failed" in token
+    assert "Fix:</b> Create a new token." in token
+    nordic = htmllib.unescape(dict(cards)[SHOPIFY_PIXEL])
+    assert "279 of 746 backend orders without a server Purchase" in nordic
+    healthy = todo[todo.index('class="healthy"'):]
+    assert "cafe-aroma" in healthy and "nothing to fix" in healthy
+
+
+def test_navigation_uses_short_names(cli_html, audited):
+    _, report = audited
+    html = cli_html[0].read_text(encoding="utf-8")
+    nav = re.search(r'<nav class="toc".*?</nav>', html, re.S).group(0)
+    labels = [htmllib.unescape(x) for x in re.findall(r'</i>([^<]+)</a>', nav)]
+    assert len(labels) == len(report["accounts"]) == len(set(labels))
+    assert all(len(x) <= 22 for x in labels), labels
+    assert "hyggehjem" in labels and "pixel …1726" in labels  # the shop's name, else the pixel's last digits
+    assert not re.search(r">\d{12,}<", nav)  # no pixel id as link text (the id is the tooltip)
+
+
+def test_findings_and_questions_in_plain_words(cli_html, audited):
+    _, report = audited
+    html = htmllib.unescape(cli_html[0].read_text(encoding="utf-8"))
+    findings = html[html.index('id="findings"'):html.index('id="notes"')]
+    findings = re.sub(r'<div class="evidence">.*?</div></div>', "", findings, flags=re.S)  # the log lines themselves
+    # no raw metric internals: key=value pairs, field names, shares of 1
+    assert not re.search(r"\b[a-z]+_[a-z_]+=", findings)
+    for internal in ("orders_inside", "browser_events_inside", "sends_affected", "share_ok", "0.1617", "start="):
+        assert internal not in findings, internal
+    perm = findings[findings.index('id="rule-permission-revoked"'):findings.index("</section>", findings.index('id="rule-permission-revoked"'))]
+    assert "<dt>share</dt><dd>16%</dd>" in perm and "<dt>all sends of the account</dt><dd>235</dd>" in perm
+    missing = findings[findings.index('id="rule-server-events-missing"'):]
+    assert "<h4>silent stretches (longest first)</h4>" in missing
+    assert "<td>2026-10-16 09:52 UTC</td><td>2026-10-28 09:41 UTC</td><td>287.8 h</td><td>258</td>" in missing
+    # question cards: diagnoses by title at shop names, no rule ids or pixel ids
+    questions = html[html.index('id="questions"'):html.index('id="accounts"')]
+    for rule in {f["rule"] for f in report["findings"]}:
+        assert rule not in questions, rule
+    assert not re.search(r"\d{12,}", questions)
+    assert "Access token expired or invalidated at hudsonvalleybaking, hyggehjem" in questions
+    assert "Connector broken by a platform or plugin update at trailgear-outdoor" in questions
+
+
+def test_new_report_text_is_redacted(audited):
+    """Plain-word metrics, names and answers pass the redaction like the rest of the page."""
+    import copy
+
+    from auditor.report.html import render_html
+
+    result, report = audited
+    report = copy.deepcopy(report)
+    secret = {"contact": "maria.silva@example.com", "phone_seen": "+351 912 345 678", "ip": "203.0.113.7",
+              "rows": [{"start": "2026-06-10T09:20:00Z", "who": "maria.silva@example.com", "token": "EAAGm0PX4ZCpsBAKZDZCZBzR7vN3kLq9ZBQX1ZAy"}]}
+    report["findings"][0]["metrics"].update(secret)
+    report["accounts"][0]["shops"] = ["maria.silva@example.com"]
+    page = render_html(report, result)
+    for needle in FORBIDDEN:
+        assert needle.lower() not in page.lower(), needle
+
+
+def test_quiet_nights_are_not_silences(audited):
+    from auditor.report.timeline import account_timelines, silence_windows
+
+    result, _ = audited
+    gaps = silence_windows(result.rows)
+    nights = gaps.filter(gaps["account"].cast(str) == SHOPIFY_PIXEL)
+    assert nights.height >= 20  # five weeks of nights: each leaves six quiet hours
+    silences = account_timelines(result.rows)[SHOPIFY_PIXEL].silences
+    assert 1 <= len(silences) <= 5
+    assert all(s["orders_inside"] or s["browser_inside"] for s in silences)  # something was missed in each
+    longest = max(silences, key=lambda s: s["hours"])
+    assert (longest["hours"], longest["orders_inside"]) == (287.8, 258)
+
+
+def _rows(*items):
+    import polars as pl
+
+    from auditor.schema import conform
+
+    frame = pl.DataFrame([{"account": "111", "logged_at": t, "kind": k, "event_name": e, "source": "test"}
+                          for t, k, e in items],
+                         schema={"account": pl.String, "logged_at": pl.Datetime("us", "UTC"), "kind": pl.String,
+                                 "event_name": pl.String, "source": pl.String})
+    return conform(frame)
+
+
+def test_silence_is_judged_by_what_happened_inside():
+    """Without order or browser evidence a gap counts in business hours only;
+    with browser events of a kind the server sends, it counts when they fall inside."""
+    from datetime import datetime, timedelta, timezone
+
+    from auditor.report.timeline import significant_silences, silence_windows
+
+    t0 = datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc)
+    day1 = [(t0 + timedelta(minutes=30 * i), "server_event", "Purchase") for i in range(33)]  # 06:00 .. 22:00
+    night = [(t0 + timedelta(hours=h), "status", None) for h in (19, 21)]  # 01:00, 03:00: connector lines only
+    day2 = [(t0 + timedelta(hours=24, minutes=30 * i), "server_event", "Purchase") for i in range(9)]  # 06:00 .. 10:00
+    noon = [(t0 + timedelta(hours=h), "status", None) for h in (30, 32)]  # 12:00, 14:00
+    evening = [(t0 + timedelta(hours=36, minutes=30 * i), "server_event", "Purchase") for i in range(4)]  # from 18:00
+    rows = _rows(*day1, *night, *day2, *noon, *evening)
+    gaps = silence_windows(rows)
+    assert gaps["hours"].to_list() == [8.0, 8.0]  # the night and the afternoon
+    kept = significant_silences(rows, gaps)
+    assert [s.hour for s in kept["start"].to_list()] == [10]  # the afternoon only: 8 h inside 08:00-22:00
+    assert kept["business_hours"].to_list() == [8.0]
+    # the same night with shoppers buying in the browser while the server sent nothing
+    shoppers = [(t0 + timedelta(hours=h), "browser_event", "Purchase") for h in (18, 20)]
+    rows = _rows(*day1, *night, *shoppers, *day2, *noon, *evening)
+    kept = significant_silences(rows, silence_windows(rows))
+    assert [(s.hour, n) for s, n in kept.select("start", "browser_inside").iter_rows()] == [(22, 2)]
+    # page views the server never sends do not make a night a silence (business hours decide again)
+    views = [(t0 + timedelta(hours=h), "browser_event", "PageView") for h in (18, 20)]
+    rows = _rows(*day1, *night, *views, *day2, *noon, *evening)
+    kept = significant_silences(rows, silence_windows(rows))
+    assert [(s.hour, n) for s, n in kept.select("start", "browser_inside").iter_rows()] == [(10, 0)]
+
+
+def test_silence_labels_do_not_overlap():
+    from datetime import datetime, timedelta, timezone
+
+    from matplotlib import dates as mdates
+
+    from auditor.report.html import _silence_labels
+    from auditor.report.timeline import as_naive_utc
+
+    t0 = datetime(2026, 10, 1, 22, 0, tzinfo=timezone.utc)
+    nights = [{"start": t0 + timedelta(days=d), "end": t0 + timedelta(days=d, hours=8 + d % 3), "hours": 8.0 + d % 3}
+              for d in range(30)]
+    long = [{"start": t0 + timedelta(days=d, hours=12), "end": t0 + timedelta(days=d + 2), "hours": 36.0} for d in (10, 11, 20)]
+    x0, x1 = (mdates.date2num(as_naive_utc(t0)), mdates.date2num(as_naive_utc(t0 + timedelta(days=31))))
+    labels = _silence_labels(nights + long, x0, x1, 10.26)
+    texts = [t for _, t in labels]
+    # only the day-long silences get a label, and only where one fits: 10 and 11 are too close
+    assert texts == ["no server events for 36.0 h"] * 2
+    xs = [x for x, _ in labels]
+    assert xs[1] - xs[0] > 5  # days apart on the axis
+    # nights alone: one label, on the longest
+    assert [t for _, t in _silence_labels(nights, x0, x1, 10.26)] == ["no server events for 10.0 h"]
+
+
+def test_backend_orders_are_drawn_for_orders_without_server_purchases(audited):
+    from auditor.report.timeline import account_timelines
+
+    result, report = audited
+    assert any(f["rule"] == "server-events-missing" and f["account"] == SHOPIFY_PIXEL for f in report["findings"])
+    timelines = account_timelines(result.rows)
+    # the orders of the linked Shopify shop, under its pixel, test/draft/POS orders left out
+    assert sum(timelines[SHOPIFY_PIXEL].series["orders"].to_list()) == 746
+    shop = timelines.get("nordic-wool.myshopify.com")
+    assert shop is None or sum(shop.series["orders"].to_list()) == 0
 
 
 def test_table_report_shows_a_daily_sparkline(cli):
@@ -304,6 +513,63 @@ def test_page_in_headless_chromium(cli_html, browser, tmp_path, capsys):
     assert struct.unpack(">II", head[16:24]) == (1280, 2000)
     assert png.stat().st_size > 50_000  # a rendered page, not a blank one
     _info(capsys, f"headless Chromium: DOM dump {dom_seconds:.2f} s, screenshot {shot_seconds:.2f} s (information only)")
+
+
+#: Height of the first screen: what a 1400 x 900 laptop window shows before scrolling.
+FOLD_PX = 900
+
+#: Measured in the page by the browser itself: where the first account's
+#: what/when/cost/fix sit in a 1400 x 900 viewport, and whether anything is
+#: wider than the page.  Injected into a copy only: the report has no script.
+MEASURE_JS = """
+(function () {
+  const W = document.documentElement.clientWidth, H = window.innerHeight;
+  const first = document.querySelector('article.todo');
+  const box = (el) => { const b = el.getBoundingClientRect(); return {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; };
+  const actions = [...first.querySelectorAll('li.action')].map((li) => ({
+    what: box(li.querySelector('.what strong')), when: box(li.querySelector('.when')),
+    cost: box(li.querySelector('.cost')), fix: box(li.querySelector('.fix')),
+    fixText: li.querySelector('.fix').textContent}));
+  const wide = [...document.querySelectorAll('body *')].filter((el) => {
+    const b = el.getBoundingClientRect(); return b.width > 0 && (b.right > W + 1 || b.left < -1); })
+    .map((el) => el.tagName + '.' + el.getAttribute('class'));
+  const out = {width: window.innerWidth, height: H, clientWidth: W, scrollWidth: document.documentElement.scrollWidth,
+    account: first.dataset.account, actions: actions, overflowing: wide.slice(0, 10)};
+  const pre = document.createElement('pre'); pre.id = 'measure'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+"""
+
+
+def test_first_screen_holds_the_fixes(cli_html, audited, browser, tmp_path):
+    """At 1400 x 900 the first screen shows, for the first account, what broke,
+    since when, what it cost and the fix; nothing overflows sideways."""
+    _, report = audited
+    html = cli_html[0].read_text(encoding="utf-8")
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", f"<script>{MEASURE_JS}</script></body>"), encoding="utf-8")
+    run = _chromium(browser, tmp_path / "p", "--window-size=1400,900", "--dump-dom", probe.resolve().as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r'<pre id="measure">(.*?)</pre>', run.stdout, re.S)
+    assert found, run.stdout[-500:]
+    m = json.loads(htmllib.unescape(found.group(1)))
+    # the layout width is the window's; the fold is the 900 px a 1400 x 900 screenshot shows
+    # (headless Chromium's --dump-dom window keeps some height for its own frame)
+    assert m["width"] == 1400
+    assert m["scrollWidth"] <= m["clientWidth"] and m["overflowing"] == []  # no sideways scrolling, nav included
+    first_rules = {f["rule"] for f in report["findings"] if f["account"] == m["account"]}
+    assert len(m["actions"]) == len(first_rules) >= 1
+    for action in m["actions"]:
+        for part in ("what", "when", "cost", "fix"):
+            assert 0 <= action[part]["top"] and action[part]["bottom"] <= FOLD_PX, (part, action)
+        assert action["fixText"].startswith("Fix: ")
+
+    # the same first screen as a picture (looked at by hand: docs/report.png is made the same way)
+    png = tmp_path / "first-screen.png"
+    shot = _chromium(browser, tmp_path / "p2", f"--screenshot={png}", "--window-size=1400,900", cli_html[0].resolve().as_uri())
+    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
+    assert struct.unpack(">II", png.read_bytes()[16:24]) == (1400, 900)
+    assert png.stat().st_size > 50_000
 
 
 def test_network_check_catches_an_external_resource(browser, tmp_path):

@@ -1,11 +1,18 @@
 """Self-contained HTML report: one file, inline CSS, charts as inline SVG.
 
 The file opens offline and prints: no script, no CDN, no web font, no image
-file next to it.  Order of the page: the five troubleshooting questions with
-their verdicts, the per-account table, then one block per account (accounts
-with problems first) with a timeline, a send-delay histogram and a
-customer-parameter coverage chart, then every finding with its numbers,
-redacted evidence, fix and how to validate it.
+file next to it.  Order of the page - the answer first, the evidence after:
+
+1. *What to do*: per account with findings (worst and still-ongoing first),
+   each diagnosis as what broke, since when, what it cost and the first
+   sentences of its fix (:mod:`auditor.report.plain` writes them), so a
+   1400 x 900 screen shows the first account's fixes;
+2. the five troubleshooting questions, answered with row titles at shop names;
+3. the per-account table (the numbers of the report's ``accounts[]``);
+4. one block per account: the same numbers as cards, a timeline, a
+   send-delay histogram and a customer-parameter coverage chart;
+5. every finding with its numbers in words, redacted evidence, fix and how
+   to validate it.
 
 Charting library: **matplotlib** (its SVG backend, driven through the
 object-oriented ``Figure`` API, never pyplot's global state).  Why:
@@ -39,8 +46,11 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..findings import SEVERITY_RANK
+from ..findings import SEVERITY_RANK, severity_at_least
+from ..questions import rows_answering
 from ..redact import redact_text
+from ..wording import fmt_time, plural
+from .plain import account_names, by_rule, cost_text, fix_lead, metric_items, question_answer, when_text
 from .timeline import DEFAULT_SILENCE_HOURS, AccountTimeline, account_timelines, as_naive_utc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,6 +99,16 @@ RC = {
     "hatch.color": "#9aa5b1",
     "hatch.linewidth": 0.6,
 }
+#: Timeline legend entries per row.
+LEGEND_COLUMNS = 5
+#: Silences at least this long always get a label on the timeline (if it fits) ...
+LABEL_SILENCE_HOURS = 24.0
+#: ... a shorter one only when it is the longest of the account.
+LABEL_SILENCES_MAX = 1
+#: Estimated width of one bold 8.5 pt label character at 72 dpi, and the room kept between labels.
+LABEL_CHAR_PX = 5.6
+LABEL_GAP_PX = 12.0
+
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 VERDICT_LABEL = {"ok": "OK", "problem": "Problem", "unknown": "Unknown"}
@@ -148,23 +168,10 @@ def _num(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int):
-        return f"{v:,}".replace(",", " ")
+        return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:,.4g}".replace(",", " ") if abs(v) < 1e6 else f"{v:.3g}"
+        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:.3g}"
     return str(v)
-
-
-def _metric(v: Any, nested: bool = False) -> str:
-    if isinstance(v, dict):
-        if nested:
-            return " ".join(f"{k}={_metric(x, True)}" for k, x in v.items()) or "–"
-        return ", ".join(f"{k}: {_metric(x, True)}" for k, x in v.items()) or "–"
-    if isinstance(v, (list, tuple)):
-        sep = "; " if any(isinstance(x, (dict, list, tuple)) for x in v) else ", "
-        return sep.join(_metric(x, True) for x in v) or "–"
-    if isinstance(v, str) and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d", v):
-        return _ts(v.replace("+00:00", "Z"))
-    return _num(v)
 
 
 def _paragraphs(text: str) -> str:
@@ -225,9 +232,11 @@ class _Charts:
         answered = [a + r for a, r in zip(col["accepted"], col["rejected"])]
         unit = "hour" if tl.every == "1h" else "day"
 
-        fig = self._figure(11.0, 3.7)
-        fh = 3.7
-        ax = self._axes(fig, 0.62, 1.45, 0.12, 0.34)
+        n_handles = 4 + 2 * bool(sum(col["orders"])) + bool(tl.silences) + bool(tl.bursts)
+        extra = 0.2 * (-(-n_handles // LEGEND_COLUMNS) - 1)  # one more legend row above the chart
+        fh = 3.7 + extra
+        fig = self._figure(11.0, fh)
+        ax = self._axes(fig, 0.62, 1.45, 0.12, 0.34 + extra)
         axe = self._axes(fig, 0.62, 0.42, 0.12, fh - 1.22, sharex=ax)
         handles = [
             Patch(facecolor=C_SENT, label=_r("server events sent")),
@@ -252,19 +261,20 @@ class _Charts:
             x0, x1 = mdates.date2num(as_naive_utc(sil["start"])), mdates.date2num(as_naive_utc(sil["end"]))
             for a in (ax, axe):
                 a.axvspan(x0, x1, facecolor=C_SILENCE, alpha=0.16, hatch="///", edgecolor=C_SILENCE, linewidth=0, zorder=0)
-            ax.annotate(_r(f"no server events for {sil['hours']:.1f} h"), xy=((x0 + x1) / 2, top * 1.11), ha="center",
-                        va="center", fontsize=8.5, color="#374151", fontweight="bold")
+        for x, text in _silence_labels(tl.silences, edges[0], edges[-1], 11.0 - 0.74):
+            ax.annotate(_r(text), xy=(x, top * 1.11), ha="center", va="center", fontsize=8.5, color="#374151",
+                        fontweight="bold")
         for burst in tl.bursts:
             x0 = mdates.date2num(as_naive_utc(burst["start"]))
             x1 = max(mdates.date2num(as_naive_utc(burst["end"])), x0 + width)
             axe.axvspan(x0, x1, facecolor=C_BURST, alpha=0.2, linewidth=0, zorder=0)
         if tl.silences:
             handles.append(Patch(facecolor=C_SILENCE, alpha=0.3, hatch="///", edgecolor=C_SILENCE, linewidth=0,
-                                 label=_r("silence (no server events, logs go on)")))
+                                 label=_r("silence: no server events while orders or logs go on")))
         if tl.bursts:
             handles.append(Patch(facecolor=C_BURST, alpha=0.3, linewidth=0, label=_r("error burst")))
-        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(handles), borderaxespad=0.3,
-                  handlelength=1.4, columnspacing=1.3)
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=min(len(handles), LEGEND_COLUMNS),
+                  borderaxespad=0.3, handlelength=1.4, columnspacing=1.3)
 
         ax.set_ylabel(_r(f"events / {unit}"))
         axe.set_ylabel(_r("errors"))
@@ -337,6 +347,33 @@ class _Charts:
 _ID_RE = re.compile(r'\bid="([^"]+)"')
 
 
+def _silence_labels(silences: list[dict[str, Any]], x_min: float, x_max: float, width_in: float) -> list[tuple[float, str]]:
+    """Where to write "no server events for N h" above the timeline: only for
+    the significant silences (a day or longer, else the account's longest), longest
+    first, each kept inside the plot and skipped when it would overlap a label
+    already placed (the list under the chart names every silence)."""
+    from matplotlib import dates as mdates
+
+    span = (x_max - x_min) or 1.0
+    px_per_x = width_in * 72 / span
+    placed: list[tuple[float, float]] = []
+    out = []
+    ranked = sorted(silences, key=lambda s: (-s["hours"], s["start"]))
+    for rank, sil in enumerate(ranked):
+        if sil["hours"] < LABEL_SILENCE_HOURS and rank >= LABEL_SILENCES_MAX:
+            break
+        text = f"no server events for {sil['hours']:.1f} h"
+        half = len(text) * LABEL_CHAR_PX / 2 / px_per_x
+        centre = (mdates.date2num(as_naive_utc(sil["start"])) + mdates.date2num(as_naive_utc(sil["end"]))) / 2
+        centre = min(max(centre, x_min + half), x_max - half)
+        box = (centre - half - LABEL_GAP_PX / px_per_x, centre + half + LABEL_GAP_PX / px_per_x)
+        if any(box[0] < b and a < box[1] for a, b in placed):
+            continue
+        placed.append(box)
+        out.append((centre, text))
+    return sorted(out)
+
+
 def _inline_svg(svg: str, prefix: str, label: str) -> str:
     """Make matplotlib's standalone SVG fit inside an HTML page."""
     svg = svg[svg.index("<svg"):]
@@ -376,8 +413,35 @@ code,pre,.mono{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,"Liberat
 .v-ok{background:var(--ok)}.v-problem{background:var(--bad)}.v-unknown{background:var(--warn)}
 .s-critical{background:var(--crit);color:#fff}.s-high{background:var(--high);color:#fff}.s-medium{background:var(--med);color:#fff}
 .s-low{background:var(--low);color:#fff}.s-info{background:var(--info);color:#fff}.s-none{background:var(--ok);color:#fff}
-nav.toc{margin:14px 0 0;font-size:13px;color:var(--muted)}
-nav.toc a{color:#2b5fab;text-decoration:none;margin-right:14px}
+nav.toc{margin:12px 0 0;font-size:13px;color:var(--muted);max-width:100%}
+nav.toc>div{display:flex;flex-wrap:wrap;gap:2px 14px;max-width:100%;overflow-x:auto}
+nav.toc .toc-main a{font-weight:650}
+nav.toc .toc-accounts{margin-top:4px;font-size:12.5px}
+nav.toc a{color:#2b5fab;text-decoration:none;white-space:nowrap;max-width:22ch;overflow:hidden;text-overflow:ellipsis}
+i.dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:5px;vertical-align:1px;background:var(--info)}
+i.dot.s-critical{background:var(--crit)}i.dot.s-high{background:var(--high)}i.dot.s-medium{background:var(--med)}
+i.dot.s-low{background:var(--low)}i.dot.s-none{background:var(--ok)}
+#todo h2{margin-top:22px}
+article.todo{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 14px 6px;margin:10px 0}
+article.todo>header{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 12px;margin-bottom:4px}
+article.todo>header .badge{min-width:0;font-size:11px;padding:2px 7px}
+article.todo>header a.more{margin-left:auto;font-size:12.5px;color:#2b5fab;text-decoration:none}
+ol.actions{list-style:none;margin:0;padding:0}
+ol.actions li.action{display:grid;grid-template-columns:minmax(0,5fr) minmax(0,7fr);gap:4px 18px;padding:6px 0;border-top:1px solid var(--line)}
+ol.actions li.action:first-child{border-top:0}
+.action .what strong{font-size:13.5px}
+.action .when,.action .cost{font-size:12px;color:var(--muted)}
+.action .cost{color:#8a2a1c;font-weight:600}
+.action .fix{font-size:13px}
+.action .fix a.details{font-size:12px;color:#2b5fab;margin-left:4px;text-decoration:none;white-space:nowrap}
+p.healthy{font-size:13px;color:var(--muted)}
+p.healthy a{color:#2b5fab;text-decoration:none}
+a.acct-name{color:inherit;font-weight:650;text-decoration:none;border-bottom:1px dotted #9aa5b1}
+.rule>header .rule-id{color:var(--muted);font-size:12px}
+.mtable{margin:6px 0 10px}
+.mtable h4{margin:8px 0 4px}
+.mtable table{font-size:12px;width:auto;max-width:100%}
+.mtable td,.mtable th{padding:3px 8px}
 .questions{list-style:none;margin:0;padding:0;display:grid;gap:8px}
 .questions li{display:grid;grid-template-columns:100px 1fr;gap:14px;align-items:start;background:var(--card);border:1px solid var(--line);border-left:5px solid var(--line);border-radius:8px;padding:10px 14px}
 .questions li.q-ok{border-left-color:var(--ok)}.questions li.q-problem{border-left-color:var(--bad)}.questions li.q-unknown{border-left-color:var(--warn)}
@@ -438,7 +502,7 @@ dl.numbers dd{margin:0;font-size:13px;font-weight:600;font-variant-numeric:tabul
 .fixval h4{margin-top:4px}
 .notes li{font-size:12.5px;color:var(--muted);margin:3px 0}
 footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid var(--line);padding-top:10px}
-@media (max-width:820px){.twocol,.fixval{grid-template-columns:1fr}.questions li{grid-template-columns:1fr}main{padding:16px}}
+@media (max-width:820px){.twocol,.fixval,ol.actions li.action{grid-template-columns:1fr}.questions li{grid-template-columns:1fr}main{padding:16px}}
 @page{size:A4;margin:12mm}
 @media print{
  body{background:#fff;font-size:10.5pt}
@@ -446,7 +510,7 @@ footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid va
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  nav.toc{display:none}
  section.account,.rule,table{box-shadow:none}
- figure,.kpis,dl.numbers,.evidence,.questions li,tr,.fixval{break-inside:avoid}
+ figure,.kpis,dl.numbers,.evidence,.questions li,tr,.fixval,li.action{break-inside:avoid}
  section.account>header{break-after:avoid}
  h2,h3,h4{break-after:avoid}
 }
@@ -494,13 +558,18 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
     """The whole report as one self-contained HTML document (deterministic)."""
     timelines: dict[str, AccountTimeline] = {}
     titles: dict[str, str] = {}
+    answering: dict[int, tuple[str, ...]] = {}
     if result is not None:
         silence = DEFAULT_SILENCE_HOURS
         row = result.ruleset.rows.get("integration-broken-after-update")
         if row is not None:
             silence = float(row.thresholds.get("silence_hours", silence))
-        timelines = account_timelines(result.rows, silence_hours=silence)
+        missing = result.ruleset.rows.get("server-events-missing")
+        biz = missing.thresholds if missing is not None else {}
+        timelines = account_timelines(result.rows, silence_hours=silence, business_hours=biz.get("business_hours"),
+                                      business_timezone=biz.get("business_timezone"))
         titles = {rid: r.title for rid, r in result.ruleset.rows.items()}
+        answering = {q["step"]: rows_answering(result.ruleset, q["step"]) for q in report["questions"]}
 
     findings = report["findings"]
     by_account: dict[str | None, list[dict[str, Any]]] = {}
@@ -510,10 +579,15 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
     def account_key(a: dict[str, Any]) -> tuple:
         fs = by_account.get(a["account"], [])
         worst = _worst(fs)
-        return (SEVERITY_RANK.get(worst, 99) if worst else 99, -len(fs), a["account"])
+        # worst first; among equals, an ongoing problem before a past one, then the bigger one
+        top = [f for f in fs if f["severity"] == worst]
+        ongoing = [f for f in top if f.get("ongoing") is True]
+        size = sum(int(f.get("count") or 0) for f in (ongoing or top))
+        return (SEVERITY_RANK.get(worst, 99) if worst else 99, not ongoing, -size, -len(fs), a["account"])
 
     accounts = sorted(report["accounts"], key=account_key)
     anchors = {a["account"]: f"account-{i + 1}" for i, a in enumerate(accounts)}
+    names = account_names(accounts)
 
     out: list[str] = []
     w = out.append
@@ -537,25 +611,36 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
       f'{_e(_num(inp["files"]))} files, {_e(_num(inp["records"]))} records, {_e(_num(inp["skipped_lines"]))} skipped lines · '
       f'{_e(tool["name"])} {_e(tool["version"])}, ruleset {_e(rs["name"])} {_e(rs["version"])}</p>')
     w('<div class="lead">')
-    w(f'<span class="pill">{len(accounts)} accounts</span>')
+    w(f'<span class="pill">{_e(plural(len(accounts), "account"))}</span>')
     w(f'<span class="pill">{n_problem} of {len(report["questions"])} questions with a problem</span>')
     for sev in sorted(sev_counts, key=lambda s: SEVERITY_RANK.get(s, 99)):
         w(f'<span class="pill s-{_e(sev)}">{sev_counts[sev]} {_e(sev)}</span>')
     if not findings:
         w('<span class="pill s-none">no findings</span>')
     w("</div>")
-    w('<nav class="toc"><a href="#questions">Questions</a><a href="#accounts">Accounts</a>'
-      + "".join(f'<a href="#{anchors[a["account"]]}">{_e(a["account"])}</a>' for a in accounts)
-      + '<a href="#findings">Findings</a></nav>')
+    w('<nav class="toc" aria-label="Contents"><div class="toc-main"><a href="#todo">What to do</a><a href="#questions">Questions</a>'
+      '<a href="#accounts">Accounts</a><a href="#findings">Findings</a></div><div class="toc-accounts">'
+      + "".join(f'<a href="#{anchors[a["account"]]}" title="{_e("account " + a["account"])}">'
+                f'{_sev_dot(_worst(by_account.get(a["account"], [])))}{_e(names[a["account"]])}</a>' for a in accounts)
+      + "</div></nav>")
     w("</header>")
+
+    # -- what to do: per account, what broke, since when, what it cost, the fix --
+    _todo_section(w, accounts, by_account, titles, names, anchors)
 
     # -- questions --------------------------------------------------------------
     w('<section id="questions"><h2>Troubleshooting questions</h2><ol class="questions">')
     for q in report["questions"]:
         v = q["verdict"]
+        rules = answering.get(q["step"])
+        related = [f for f in findings if rules and f["rule"] in rules]
+        if q["step"] == 1:  # as the verdict itself: delivery failures of high severity, ongoing ones first
+            related = [f for f in related if severity_at_least(f["severity"], "high")]
+            related = [f for f in related if f.get("ongoing") is not False] or related
+        answer = question_answer(v, q["detail"], related, titles, names) if rules is not None else q["detail"]
         w(f'<li class="q-{_e(v)}"><span class="badge v-{_e(v)}">{_e(VERDICT_LABEL.get(v, v))}</span>'
           f'<div><div class="q-title">{_e(q["step"])}. {_e(q["question"])}</div>'
-          f'<div class="q-detail">{_e(q["detail"])}</div></div></li>')
+          f'<div class="q-detail">{_e(answer)}</div></div></li>')
     w("</ol></section>")
 
     # -- accounts table ---------------------------------------------------------
@@ -578,7 +663,8 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
             delays = f"{_dur(delay['median_s'])} / {_dur(delay['p95_s'])}" if delay else "–"
             diag = _chips(fs) or '<span class="sub">none</span>'
             ratio_title = "server purchases per backend order" if a["purchase_ratio"] is not None else "no backend orders in the input"
-            w(f'<tr><td><div class="who">{_sev_badge(_worst(fs))}<div><a class="acct-id" href="#{anchors[a["account"]]}">{_e(a["account"])}</a>'
+            w(f'<tr><td><div class="who">{_sev_badge(_worst(fs))}<div><a class="acct-name" href="#{anchors[a["account"]]}">{_e(names[a["account"]])}</a>'
+              f'<div class="sub">pixel <span class="acct-id">{_e(a["account"])}</span></div>'
               + (f'<div class="sub">{_e(shop)}</div>' if shop else "") + "</div></div></td>"
               f'<td class=n>{_e(_num(a["orders"]))}</td><td class=n>{_e(_num(a["server_events"]))}</td>'
               f'<td class=n>{_e(_num(a["server_purchases"]))}</td>'
@@ -597,7 +683,8 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
     charts = _Charts() if timelines else None
     with charts.mpl.rc_context(RC) if charts else contextlib.nullcontext():
         for a in accounts:
-            _account_block(w, a, by_account.get(a["account"], []), timelines.get(a["account"]), charts, anchors[a["account"]])
+            _account_block(w, a, by_account.get(a["account"], []), timelines.get(a["account"]), charts, anchors[a["account"]],
+                           names[a["account"]])
 
     # -- findings -----------------------------------------------------------------
     w('<section id="findings"><h2>Findings</h2>')
@@ -609,13 +696,14 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
     n = 0
     for rule, items in groups.items():
         worst = _worst(items)
-        w(f'<section class="rule" id="rule-{_e(rule)}"><header>{_sev_badge(worst)}<h3 class="mono">{_e(rule)}</h3>'
-          + (f'<span class="title">{_e(titles[rule])}</span>' if rule in titles else "")
+        w(f'<section class="rule" id="rule-{_e(rule)}"><header>{_sev_badge(worst)}'
+          + (f'<h3>{_e(titles[rule])}</h3><span class="rule-id mono">{_e(rule)}</span>' if rule in titles
+             else f'<h3 class="mono">{_e(rule)}</h3>')
           + f'<span class="sub">{len(items)} finding{"s" if len(items) != 1 else ""}</span></header>')
         same_fix = len({(f["fix"], f["validate"]) for f in items}) == 1
         for f in items:
             n += 1
-            _finding_block(w, f, n, anchors, with_fix=not same_fix)
+            _finding_block(w, f, n, anchors, names, with_fix=not same_fix)
         if same_fix:
             _fixval(w, items[0])
         w("</section>")
@@ -643,25 +731,58 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
     return "\n".join(out) + "\n"
 
 
+def _todo_section(w, accounts: list[dict[str, Any]], by_account: dict[str | None, list[dict[str, Any]]],
+                  titles: dict[str, str], names: dict[str, str], anchors: dict[str, str]) -> None:
+    """The first screen: per account with findings (worst first), each
+    diagnosis as what broke, since when, what it cost and the fix."""
+    w('<section id="todo"><h2>What to do</h2>')
+    healthy = [a for a in accounts if not by_account.get(a["account"])]
+    troubled = [a for a in accounts if by_account.get(a["account"])]
+    if not troubled:
+        w('<p class="none">Nothing to fix: no finding in the evidence.</p>')
+    for i, a in enumerate(troubled):
+        fs = by_account[a["account"]]
+        shop = ", ".join(a.get("shops") or [])
+        w(f'<article class="todo" id="todo-{i + 1}" data-account="{_e(a["account"])}"><header>{_sev_badge(_worst(fs))}'
+          f'<h3>{_e(names[a["account"]])}</h3><span class="sub">pixel <span class="acct-id">{_e(a["account"])}</span>'
+          + (f" · {_e(shop)}" if shop and names[a["account"]] not in ("", shop) else "") + "</span>"
+          f'<a class="more" href="#{anchors[a["account"]]}">evidence and charts ↓</a></header><ol class="actions">')
+        for rule, items in by_rule(fs):
+            sev = _worst(items) or "info"
+            lead, rest = fix_lead(items[0]["fix"])
+            title = titles.get(rule, rule.replace("-", " "))
+            more = f'<a class="details" href="#rule-{_e(rule)}">{"whole fix" if rest else "details"} ↓</a>'
+            w(f'<li class="action"><div class="what"><span class="chip c-{_e(sev)}">{_e(SEV_LABEL.get(sev, sev))}</span> '
+              f'<strong>{_e(title)}</strong><div class="when">{_e(when_text(items))}</div>'
+              f'<div class="cost">{_e(cost_text(items))}</div></div>'
+              f'<div class="fix"><b>Fix:</b> {_e(lead)} {more}</div></li>')
+        w("</ol></article>")
+    if healthy:
+        w('<p class="healthy"><span class="badge s-none">No findings</span> '
+          + ", ".join(f'<a href="#{anchors[a["account"]]}">{_e(names[a["account"]])}</a>' for a in healthy)
+          + ": nothing to fix in the evidence.</p>")
+    w("</section>")
+
+
+def _sev_dot(sev: str | None) -> str:
+    return f'<i class="dot s-{_e(sev or "none")}" aria-hidden="true"></i>'
+
+
 def _account_block(w, a: dict[str, Any], fs: list[dict[str, Any]], tl: AccountTimeline | None, charts: _Charts | None,
-                   anchor: str) -> None:
+                   anchor: str, name: str) -> None:
     shop = ", ".join(a.get("shops") or [])
     w(f'<section class="account" id="{anchor}"><header>{_sev_badge(_worst(fs))}'
-      f'<h3>Account <span class="acct-id">{_e(a["account"])}</span></h3>'
+      f'<h3>{_e(name)} <span class="sub">pixel</span> <span class="acct-id">{_e(a["account"])}</span></h3>'
       + (f'<span class="sub">{_e(shop)}</span>' if shop else "")
       + (f'<span class="sub">connector {_e(", ".join(a["connector_versions"]))}</span>' if a.get("connector_versions") else "")
       + f'<span class="sub">{_e(_ts(a.get("first_seen")))} → {_e(_ts(a.get("last_seen")))}</span></header>')
     if fs:
         w('<div class="chips">' + _chips(fs) + "</div>")
-    totals = tl.series.select("sent", "accepted", "rejected").sum().row(0) if tl is not None and tl.series.height else None
+    # the same numbers as the account table and the JSON report's accounts[]
     w('<div class="kpis">')
-    if totals is not None:
-        w(_kpi("server events sent", totals[0], title="server-event rows; for raw API responses, the events per request"))
-        w(_kpi("accepted by Meta", totals[1]))
-        w(_kpi("rejected / failed", totals[2], bad=totals[2] > 0))
-    else:
-        w(_kpi("server events", a["server_events"]))
-        w(_kpi("accepted responses", a["accepted_responses"]))
+    w(_kpi("server events", a["server_events"], title="server-event rows; for an account seen only through Graph API "
+                                                       "responses, the events those responses stand for"))
+    w(_kpi("accepted responses", a["accepted_responses"]))
     w(_kpi("error lines", a["error_lines"], bad=a["error_lines"] > 0))
     w(_kpi("backend orders", a["orders"]))
     w(_kpi("server purchases", a["server_purchases"]))
@@ -672,15 +793,16 @@ def _account_block(w, a: dict[str, Any], fs: list[dict[str, Any]], tl: AccountTi
         w('<p class="none">No timed evidence for this account.</p></section>')
         return
     unit = "hour" if tl.every == "1h" else "day"
+    drawn = sum(tl.series["sent"].to_list())
+    untimed = (f" {_num(a['server_events'] - drawn)} server events without a time are not drawn."
+               if a["server_events"] > drawn else "")
     w(f'<figure><figcaption><strong>Timeline</strong> per {unit} (UTC): server events sent, accepted and rejected; '
       "error lines below" + ("; backend orders and server purchases as lines" if sum(tl.series["orders"].to_list()) else "")
-      + ".</figcaption>")
+      + f".{_e(untimed)}</figcaption>")
     w(charts.timeline(tl))
-    marks = []
-    for s in tl.silences:
-        hours = f"{s['hours']:.1f}"
-        marks.append(f"<li><strong>Silence</strong> {_e(_dt(s['start']))} → {_e(_dt(s['end']))}: no server event for "
-                     f"{_e(hours)} h while {_e(_num(s['evidence_rows']))} other lines were logged.</li>")
+    marks = [f"<li>{_e(_silence_text(s))}</li>" for s in sorted(tl.silences, key=lambda s: (-s["hours"], s["start"]))[:5]]
+    if len(tl.silences) > 5:
+        marks.append(f"<li>… and {len(tl.silences) - 5} shorter silences.</li>")
     bursts = sorted(tl.bursts, key=lambda b: (-b["errors"], b["start"]))
     for b in bursts[:5]:
         marks.append(f"<li><strong>Error burst</strong> {_e(_dt(b['start']))} → {_e(_dt(b['end']))}: {_e(_num(b['errors']))} error lines.</li>")
@@ -715,9 +837,22 @@ def _account_block(w, a: dict[str, Any], fs: list[dict[str, Any]], tl: AccountTi
     w("</div></section>")
 
 
-def _finding_block(w, f: dict[str, Any], n: int, anchors: dict[str, str], with_fix: bool) -> None:
+def _silence_text(s: dict[str, Any]) -> str:
+    """One silence in words: when, how long, and what happened meanwhile."""
+    inside = []
+    if s.get("orders_inside"):
+        inside.append(plural(s["orders_inside"], "backend order"))
+    if s.get("browser_inside"):
+        inside.append(plural(s["browser_inside"], "browser event") + " of kinds the server sends")
+    why = (" while " + " and ".join(inside) + " came in" if inside
+           else f" while {plural(s['evidence_rows'], 'other line')} were logged, {s.get('business_hours') or 0:.1f} h of it in business hours")
+    return f"Silence {fmt_time(s['start'])} → {fmt_time(s['end'])}: no server event for {s['hours']:.1f} h{why}."
+
+
+def _finding_block(w, f: dict[str, Any], n: int, anchors: dict[str, str], names: dict[str, str], with_fix: bool) -> None:
     acct = f["account"]
-    acct_html = (f'<a class="acct-id" href="#{anchors[acct]}">{_e(acct)}</a>' if acct in anchors
+    acct_html = (f'<a class="acct-name" href="#{anchors[acct]}">{_e(names.get(acct, acct))}</a> '
+                 f'<span class="sub">pixel <span class="acct-id">{_e(acct)}</span></span>' if acct in anchors
                  else f'<span class="acct-id">{_e(acct or "all accounts")}</span>')
     state = ""
     if f.get("ongoing") is True:
@@ -725,12 +860,21 @@ def _finding_block(w, f: dict[str, Any], n: int, anchors: dict[str, str], with_f
     elif f.get("ongoing") is False:
         state = '<span class="state stopped">stopped</span>'
     w(f'<article class="finding" id="finding-{n}"><h3><span class="chip c-{_e(f["severity"])}">{_e(SEV_LABEL.get(f["severity"], f["severity"]))}</span>'
-      f"account {acct_html} {state}</h3>")
+      f"{acct_html} {state}</h3>")
     w(f"<p>{_e(f['summary'])}</p>")
-    rows = [("Records", _num(f["count"])), ("First seen", _ts(f["first_seen"])), ("Last seen", _ts(f["last_seen"]))]
-    rows += [(k.replace("_", " "), _metric(v)) for k, v in (f.get("metrics") or {}).items()]
-    w('<dl class="numbers">' + "".join(f'<div{" class=wide" if len(v) > 48 else ""}><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>'
-                                        for k, v in rows) + "</dl>")
+    items = [{"label": "records", "text": _num(f["count"])}, {"label": "first seen", "text": _ts(f["first_seen"])},
+             {"label": "last seen", "text": _ts(f["last_seen"])}]
+    items += metric_items(f.get("metrics"))
+    simple = [it for it in items if "text" in it]
+    tables = [it for it in items if "rows" in it]
+    w('<dl class="numbers">' + "".join(f'<div{" class=wide" if len(it["text"]) > 48 else ""}><dt>{_e(it["label"])}</dt>'
+                                        f'<dd>{_e(it["text"])}</dd></div>' for it in simple) + "</dl>")
+    for t in tables:
+        more = f'<p class="sub">… and {t["more"]} more.</p>' if t["more"] else ""
+        w(f'<div class="mtable"><h4>{_e(t["label"])}</h4><table><thead><tr>'
+          + "".join(f"<th>{_e(c)}</th>" for c in t["columns"]) + "</tr></thead><tbody>"
+          + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in t["rows"])
+          + f"</tbody></table>{more}</div>")
     if f["evidence"]:
         w('<h4>Evidence (redacted)</h4><div class="evidence">'
           + "".join(f'<div class="ev"><div class="loc">{_e(e["file"])}:{_e(e["line"])}</div><code>{_e(e["excerpt"])}</code></div>'

@@ -13,7 +13,10 @@ cannot carry personal data.
 * :func:`daily_series` - the compact per-day series the report dict carries
   (``accounts[i]["daily"]``), also used by the terminal sparkline.
 * :func:`silence_windows` - long gaps in server events while the account's
-  other evidence (connector lines, responses, orders) goes on.
+  other evidence (connector lines, responses, orders) goes on;
+  :func:`significant_silences` keeps those that cost sends (orders or
+  browser events inside, or business hours when there is no such evidence),
+  so an ordinary quiet night is not called a silence.
 * :func:`error_bursts` - clusters of error lines close together in time.
 * :func:`send_delays` - ``logged_at - event_time`` of server events, in
   seconds: median, p95 and a histogram over fixed, readable bins.
@@ -30,13 +33,22 @@ Definitions (shared with :func:`auditor.accounts.account_summaries`):
 * *rejected* = events of error responses (``batch_size`` or 1 per response).
 * *errors* = error lines (responses and connector status lines whose signal is
   one of :data:`ERROR_SIGNALS`), the same count as ``error_lines``.
+* *orders* = backend orders as ``accounts[].orders`` counts them (test, draft
+  and POS left out), in the hour they were created, under the pixel their
+  shop's server Purchases went to (:func:`backend_orders_linked`), so a shop
+  whose orders lack server purchases shows them on the pixel's timeline.
+
+:func:`sends_per_account` gives the account total of *sent* that the report's
+``accounts[].server_events`` carries, for the tables and the HTML cards alike.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -53,6 +65,13 @@ DEFAULT_SILENCE_HOURS = 6.0
 #: not count as "the account's evidence continues".
 SILENCE_EVIDENCE_MARGIN = timedelta(minutes=5)
 
+#: Opening hours a silence is judged against when an account has no order or
+#: browser evidence (the ruleset's ``server-events-missing`` thresholds
+#: ``business_hours`` / ``business_timezone`` override them) ...
+DEFAULT_BUSINESS_HOURS = "08:00-22:00"
+#: ... and how many of a gap's hours must fall inside them for it to count.
+MIN_BUSINESS_HOURS_SILENT = 3.0
+
 #: Error lines closer than this belong to the same burst ...
 BURST_GAP = timedelta(minutes=15)
 #: ... and a burst needs at least this many error lines.
@@ -68,7 +87,7 @@ SERIES_COLUMNS = ("orders", "server_purchases", "sent", "accepted", "rejected", 
 _FLAGS = ("orders", "server_purchases", "_server", "_sent_api", "accepted", "rejected", "errors")
 
 
-def _base(data: Readable) -> pl.DataFrame:
+def _base(data: Readable, orders: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per account and UTC hour (``logged_at`` truncated): the summed per-row
     flags.  Hours add up to any coarser bucket, and the result is small
     whatever the size of the evidence (the rows stream through the sums)."""
@@ -94,15 +113,53 @@ def _base(data: Readable) -> pl.DataFrame:
         is_err.cast(pl.Int64).alias("errors"),
     ).group_by("account", "logged_at").agg(pl.all().sum()).collect(engine="streaming")
     del rows
-    # an order counts once, in the hour it is first seen (the order rows are in time order)
-    orders = (
-        data.select("account", "logged_at", "order_id", kinds=["order"], where=placed & pl.col("order_id").is_not_null()).lazy()
-        .select("account", hour, pl.struct("account", "order_id").is_first_distinct().cast(pl.Int64).alias("orders"))
-        .group_by("account", "logged_at").agg(pl.col("orders").sum())
-        .collect(engine="in-memory")
-    )
+    # an order counts once, in the hour it was created, under the pixel its shop is linked to
+    orders = _order_hours(backend_orders_linked(data) if orders is None else orders)
+    sends = sends.with_columns(pl.col("account").cast(pl.String))
     both = pl.concat([sends, orders], how="diagonal_relaxed").group_by("account", "logged_at").agg(pl.col(_FLAGS).sum())
     return plain(both.with_columns(pl.col(_FLAGS).fill_null(0)).select("account", "logged_at", *_FLAGS))
+
+
+def backend_orders_linked(data: Readable) -> pl.DataFrame:
+    """Backend orders as the account table counts them: one row per order
+    (test, draft and POS orders left out) with its creation time, under the
+    pixel its shop's server Purchases went to (else under the shop).
+
+    Columns: account (String), created.  Empty without order rows."""
+    if not data.select("kind", kinds=["order"]).height:
+        return pl.DataFrame(schema={"account": pl.String, "created": pl.Datetime("us", "UTC")})
+    from ..orders_export import reconcile
+
+    orders = reconcile(data)["orders"]
+    return plain(orders.filter(pl.col("ignored").is_null() & pl.col("created").is_not_null())
+                 .select(pl.col("account").cast(pl.String), "created"))
+
+
+def _order_hours(orders: pl.DataFrame) -> pl.DataFrame:
+    """Per account and UTC hour of creation: the number of backend orders."""
+    return (orders.group_by("account", pl.col("created").dt.truncate("1h").alias("logged_at"))
+            .agg(pl.len().cast(pl.Int64).alias("orders")))
+
+
+def sends_per_account(data: Readable | pl.DataFrame) -> dict[str, int]:
+    """Server events sent per account, by the definition of *sent* above
+    (server-event rows; for an account with none, the events its Graph API
+    responses stand for).  The report's ``accounts[].server_events``, the
+    account table and the charts all take this one number."""
+    kind = pl.col("kind")
+    per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
+    counts = (
+        plain(as_readable(data).select("account", "kind", "batch_size", "events_received",
+                                       kinds=["server_event", "api_response"], where=pl.col("account").is_not_null()))
+        .group_by(pl.col("account").cast(pl.String))
+        .agg(
+            (kind == "server_event").sum().cast(pl.Int64).alias("server"),
+            pl.when(kind == "api_response")
+            .then(pl.coalesce(per_request, pl.when(pl.col("events_received") > 0).then(pl.col("events_received")), pl.lit(1)))
+            .otherwise(0).sum().cast(pl.Int64).alias("api"),
+        )
+    )
+    return {a: (s if s else api) for a, s, api in counts.iter_rows()}
 
 
 def bucket_sizes(data: Readable) -> dict[str, str]:
@@ -152,11 +209,12 @@ def _bucketed(base: pl.DataFrame, every: dict[str, str]) -> pl.DataFrame:
     )
 
 
-def bucket_series(data: Readable | pl.DataFrame, every: dict[str, str] | None = None) -> pl.DataFrame:
+def bucket_series(data: Readable | pl.DataFrame, every: dict[str, str] | None = None,
+                  orders: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per account and bucket: orders, server_purchases, sent, accepted,
     rejected, errors (zero-filled between the account's first and last bucket)."""
     data = as_readable(data)
-    return _bucketed(_base(data), every if every is not None else bucket_sizes(data))
+    return _bucketed(_base(data, orders), every if every is not None else bucket_sizes(data))
 
 
 def daily_series(data: Readable | pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
@@ -225,6 +283,89 @@ def silence_windows(data: Readable | pl.DataFrame, min_hours: float = DEFAULT_SI
         .select("account", "start", "end", "hours", "evidence_rows")
     )
     return gaps if gaps.height else empty
+
+
+def _business_hours_inside(start: datetime, end: datetime, hours: tuple[time, time], zone: ZoneInfo) -> float:
+    """Hours of ``start .. end`` that fall inside the daily opening hours in ``zone``."""
+    total = timedelta()
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    last = end.astimezone(zone).date()
+    while day <= last:
+        open_, close = datetime.combine(day, hours[0], zone), datetime.combine(day, hours[1], zone)
+        if close <= open_:
+            close += timedelta(days=1)
+        a, b = max(open_, start), min(close, end)
+        if b > a:
+            total += b - a
+        day += timedelta(days=1)
+    return round(total.total_seconds() / 3600.0, 1)
+
+
+def parse_business_hours(spec: str | None) -> tuple[time, time]:
+    """``"08:00-22:00"`` as two times (the default on anything unreadable)."""
+    try:
+        a, b = (p.strip() for p in str(spec or DEFAULT_BUSINESS_HOURS).split("-", 1))
+        return time.fromisoformat(a), time.fromisoformat(b)
+    except ValueError:
+        return parse_business_hours(DEFAULT_BUSINESS_HOURS)
+
+
+def _count_inside(times: dict[str, list[datetime]], account: str, start: datetime, end: datetime) -> int:
+    """Items of ``times[account]`` (sorted) inside ``start .. end`` but more
+    than :data:`SILENCE_EVIDENCE_MARGIN` away from both ends: what comes just
+    after or before a send (its order, its browser copy) belongs to that send."""
+    ts = times.get(account) or []
+    return max(0, bisect_left(ts, end - SILENCE_EVIDENCE_MARGIN) - bisect_right(ts, start + SILENCE_EVIDENCE_MARGIN))
+
+
+def significant_silences(data: Readable | pl.DataFrame, gaps: pl.DataFrame, business_hours: str | None = None,
+                         business_timezone: str | None = None, orders: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The gaps of :func:`silence_windows` that cost something, with why.
+
+    A gap is kept when backend orders or browser events of a kind the account
+    sends server-side fall inside it (each should have produced a server
+    event).  For an account without such order or browser evidence, a gap is kept
+    when at least :data:`MIN_BUSINESS_HOURS_SILENT` of its hours lie inside
+    business hours.
+    An ordinary quiet night - nothing inside, outside opening hours - is not a
+    silence.  Adds columns orders_inside, browser_inside, business_hours.
+    """
+    data = as_readable(data)
+    cols = {"orders_inside": pl.Int64, "browser_inside": pl.Int64, "business_hours": pl.Float64}
+    if gaps.is_empty():
+        return gaps.with_columns(*(pl.lit(None, dtype=t).alias(c) for c, t in cols.items()))
+    accounts = set(gaps["account"].cast(pl.String).to_list())
+    linked = backend_orders_linked(data) if orders is None else orders
+    created_at: dict[str, list[datetime]] = {}
+    for account, created in linked.sort("created").iter_rows():
+        if account in accounts:
+            created_at.setdefault(account, []).append(created)
+    sent_names = plain(data.select("account", "event_name", kinds=["server_event"], where=pl.col("account").is_not_null()
+                                   & pl.col("event_name").is_not_null())).unique()
+    browser = (
+        plain(data.select("account", "logged_at", "event_name", kinds=["browser_event"],
+                          where=pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()))
+        .with_columns(pl.col("account").cast(pl.String), pl.col("event_name").cast(pl.String))
+    )
+    browser = browser.join(sent_names.with_columns(pl.col("account").cast(pl.String), pl.col("event_name").cast(pl.String)),
+                           on=["account", "event_name"], how="semi").sort("logged_at")
+    hits: dict[str, list[datetime]] = {}
+    for account, at in browser.select("account", "logged_at").iter_rows():
+        hits.setdefault(account, []).append(at)
+    hours = parse_business_hours(business_hours)
+    zone = ZoneInfo(str(business_timezone or "UTC"))
+    keep, extra = [], {c: [] for c in cols}
+    for row in gaps.iter_rows(named=True):
+        account = str(row["account"])
+        o = _count_inside(created_at, account, row["start"], row["end"])
+        b = _count_inside(hits, account, row["start"], row["end"])
+        biz = _business_hours_inside(row["start"], row["end"], hours, zone)
+        has_activity_evidence = account in created_at or account in hits
+        keep.append(bool(o or b) or (not has_activity_evidence and biz >= MIN_BUSINESS_HOURS_SILENT))
+        for c, v in zip(cols, (o, b, biz)):
+            extra[c].append(v)
+    out = gaps.with_columns(*(pl.Series(c, extra[c], dtype=t) for c, t in cols.items()))
+    return out.filter(pl.Series(keep, dtype=pl.Boolean))
 
 
 def error_bursts(data: Readable | pl.DataFrame, gap: timedelta = BURST_GAP, min_errors: int = BURST_MIN_ERRORS) -> pl.DataFrame:
@@ -327,12 +468,15 @@ class AccountTimeline:
     coverage: list[dict[str, Any]] = field(default_factory=list)
 
 
-def account_timelines(data: Readable | pl.DataFrame, silence_hours: float = DEFAULT_SILENCE_HOURS) -> dict[str, AccountTimeline]:
-    """All the aggregates above, computed once for all the rows and split per account."""
+def account_timelines(data: Readable | pl.DataFrame, silence_hours: float = DEFAULT_SILENCE_HOURS,
+                      business_hours: str | None = None, business_timezone: str | None = None) -> dict[str, AccountTimeline]:
+    """All the aggregates above, computed once for all the rows and split per account
+    (silences: only the significant ones, see :func:`significant_silences`)."""
     data = as_readable(data)
     every = bucket_sizes(data)
-    series = bucket_series(data, every)
-    silences = silence_windows(data, silence_hours)
+    orders = backend_orders_linked(data)  # matched once, used by the series and the silences
+    series = bucket_series(data, every, orders)
+    silences = significant_silences(data, silence_windows(data, silence_hours), business_hours, business_timezone, orders)
     bursts = error_bursts(data)
     stats, hist = send_delays(data)
     coverage = parameter_coverage(data)
@@ -342,7 +486,8 @@ def account_timelines(data: Readable | pl.DataFrame, silence_hours: float = DEFA
         out[account] = AccountTimeline(account=account, every=every[account], series=part.drop("account", "every"))
     for row in silences.iter_rows(named=True):
         if row["account"] in out:
-            out[row["account"]].silences.append({k: row[k] for k in ("start", "end", "hours", "evidence_rows")})
+            out[row["account"]].silences.append({k: row[k] for k in (
+                "start", "end", "hours", "evidence_rows", "orders_inside", "browser_inside", "business_hours")})
     for row in bursts.iter_rows(named=True):
         if row["account"] in out:
             out[row["account"]].bursts.append({k: row[k] for k in ("start", "end", "errors")})
