@@ -42,7 +42,7 @@ frame (a row index, file/stream numbers, line, time and a few booleans), works
 out per row which row a value comes from (or a flag), and sorts that back by
 the row index; the changed columns are then built in the original row order
 (a ``gather`` of the source column) and swapped in whole, cut into the frame's
-chunks (:func:`chunked_like`); unchanged columns keep their buffers.  The row
+chunks (:func:`auditor.frames.chunked_like`); unchanged columns keep their buffers.  The row
 order of the frame is kept (the core sorts the frame afterwards anyway).
 """
 
@@ -52,13 +52,13 @@ from collections.abc import Callable
 
 import polars as pl
 
+from auditor.frames import ROW_INDEX as _ROW
+from auditor.frames import in_row_order, replace_changed
 from auditor.schema import by_value
 
 _REQUESTS = ("capi_request", "other_request")
 _FILLED = ("pixel_id", "account", "graph_version", "shop")
 _COPIED = ("error_code", "error_subcode", "error_type", "is_transient", "fbtrace_id")
-#: Row index column of the narrow working frames.
-_ROW = "_row"
 #: ``<dir>/<source>[.N][-YYYY-MM-DD][-<32 hex>].log[.gz]`` -> ``<dir>/<source>``.
 _STREAM = r"^(?P<dir>.*[/!])?(?P<src>[^/!]+?)(?:\.\d+)?(?:-\d{4}-\d{2}-\d{2})?(?:-[0-9a-f]{32})?\.(?:log|txt)(?:\.gz)?$"
 
@@ -91,7 +91,7 @@ def link(frame: pl.DataFrame) -> pl.DataFrame:
         updates.update({c: pl.coalesce(c, pl.col(c).gather(prev)) for c in _COPIED})
     for c in (*_FILLED, "connector_version"):
         updates[c] = pl.col(c).gather(carried.get_column(c))
-    return _replace_changed(frame, updates)
+    return replace_changed(frame, updates)
 
 
 def _file_numbers(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
@@ -104,52 +104,6 @@ def _file_numbers(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
         return frame.select(rank.alias(name)).to_series()
 
     return rank_of("_fno", lambda path: path), rank_of("_sno", stream_of)
-
-
-def _in_order(box: list[pl.DataFrame], by: list[str], compute: list[pl.Expr], *, nulls_last: bool = False) -> pl.DataFrame:
-    """``compute`` evaluated over the narrow frame in ``box`` sorted by ``by``
-    (stable), returned in the frame's row order.
-
-    Only the few columns of the narrow frame are sorted, never the wide frame;
-    the results come back in the original order by sorting them on the row
-    index.  The frame comes in a one-item list that is emptied, so its unsorted
-    copy is freed as soon as the sorted one exists.
-    """
-    ordered = box.pop().with_row_index(_ROW).sort(*by, _ROW, nulls_last=nulls_last)
-    # one expression at a time: evaluated together, their full-length temporaries add up
-    results = pl.DataFrame([ordered.get_column(_ROW), *(ordered.select(e).to_series() for e in compute)])
-    del ordered
-    return results.sort(_ROW).drop(_ROW)
-
-
-def _replace_changed(frame: pl.DataFrame, updates: dict[str, pl.Expr]) -> pl.DataFrame:
-    """``frame`` with the columns whose new values differ replaced (unchanged ones keep their buffers)."""
-    changed = []
-    for name, expr in updates.items():
-        new = frame.select(expr.alias(name)).to_series()
-        if not new.equals(frame.get_column(name)):
-            changed.append(chunked_like(new, frame))
-    return frame.with_columns(changed) if changed else frame
-
-
-def chunked_like(new: pl.Series, frame: pl.DataFrame) -> pl.Series:
-    """``new`` cut into the chunks of ``frame`` (zero-copy slices).
-
-    The frame ``finalize`` gets is the concatenation of the parse batches, so its
-    columns are made of one chunk per batch.  A column computed by a gather is a
-    single chunk; put into that frame as is, the chunk layouts disagree and the
-    next operation on the frame (``localize``, the core's ``with_columns``)
-    rechunks *every* column: a copy of the whole frame.  Cut the same way, the
-    new column fits and nothing is copied.
-    """
-    lengths = frame.get_column("line").chunk_lengths()
-    if len(lengths) <= 1 or new.chunk_lengths() == lengths:
-        return new
-    new = new.rechunk()
-    offsets = [0]
-    for n in lengths[:-1]:
-        offsets.append(offsets[-1] + n)
-    return pl.concat([new.slice(o, n) for o, n in zip(offsets, lengths)], rechunk=False)
 
 
 def _pair_with_requests(frame: pl.DataFrame, fno: pl.Series) -> pl.DataFrame:
@@ -190,8 +144,8 @@ def _pair_with_requests(frame: pl.DataFrame, fno: pl.Series) -> pl.DataFrame:
     # invalid" comes right *before* the Request entry it belongs to
     before_request = pl.col("_conn_invalid") & capi.shift(-1) & (fno_ == fno_.shift(-1))
     box = [narrow]
-    del narrow  # _in_order frees it once sorted
-    return _in_order(
+    del narrow  # in_row_order frees it once sorted
+    return in_row_order(
         box,
         ["_fno", "line"],
         [
@@ -234,8 +188,8 @@ def _carry_context(frame: pl.DataFrame, fno: pl.Series, sno: pl.Series) -> pl.Da
         return out.alias(col)
 
     box = [narrow]
-    del narrow  # _in_order frees it once sorted
-    return _in_order(
+    del narrow  # in_row_order frees it once sorted
+    return in_row_order(
         box,
         ["_sno", "logged_at", "_fno", "line"],
         [

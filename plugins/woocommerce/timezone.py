@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from .linking import chunked_like
+from auditor.frames import chunked_like
 
 _FIXED = re.compile(r"^(?:UTC|GMT)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt", "+00:00", "-00:00", "+0000"}
