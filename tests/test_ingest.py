@@ -128,22 +128,19 @@ def test_parallel_parse_gives_the_same_rows_in_the_same_order(monkeypatch):
     """Batches of a thread-safe source are parsed two at a time; the result must
     not differ from parsing them one by one."""
     import dataclasses
-    import functools
 
     import auditor.engine as engine
     from auditor.plugin_manager import load_plugins
     from auditor.registry import Registry
     from conftest import SAMPLES
 
-    monkeypatch.setattr(engine, "read_pieces", functools.partial(engine.read_pieces, chunk_bytes=20_000))
-    monkeypatch.setattr(engine, "PACK_BYTES", 20_000)
     registry = Registry.collect(load_plugins().pm)
     units, _ = expand([str(SAMPLES / "woocommerce"), str(SAMPLES / "graph_api")])
-    parallel, summary_p, notes_p, _ = engine.parse_units(units, registry)
+    parallel, summary_p, notes_p, _ = engine.parse_units(units, registry, batch_bytes=20_000)
     parallel = parallel.frame()
     for name, source in list(registry.sources.items()):
         registry.sources[name] = dataclasses.replace(source, thread_safe_parse=False)
-    sequential, summary_s, notes_s, _ = engine.parse_units(units, registry)
+    sequential, summary_s, notes_s, _ = engine.parse_units(units, registry, batch_bytes=20_000)
     sequential = sequential.frame()
     assert parallel.height > 2000
     assert parallel.equals(sequential)

@@ -40,10 +40,31 @@ class InputUnit:
     size: int  # compressed/on-disk size, for progress
     #: a plain file on disk: a head shorter than asked for is the whole file
     plain: bool = False
+    #: the absolute path of the file on disk it is read from (members of one
+    #: ``.zip`` share it), so another process can open it again
+    path: str | None = None
 
     def head(self, n: int = HEAD_BYTES) -> bytes:
+        if self.plain and self.path is not None:  # os-level: a third of a buffered open, 20,000 times over
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                return _read_fd(fd, n)
+            finally:
+                os.close(fd)
         with self.open() as fh:
             return fh.read(n)
+
+
+def _read_fd(fd: int, n: int) -> bytes:
+    """Up to ``n`` bytes from ``fd`` (fewer only at the end of the file)."""
+    parts, got = [], 0
+    while got < n:
+        part = os.read(fd, n - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts) if len(parts) != 1 else parts[0]
 
 
 def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
@@ -58,11 +79,12 @@ def _file_units(path: str, display: str) -> list[InputUnit]:
         size = os.fstat(fd).st_size
     finally:
         os.close(fd)
+    where = os.path.abspath(path)
     if magic.startswith(b"PK") and zipfile.is_zipfile(path):
-        return _zip_units(path, display)
+        return _zip_units(path, display, where)
     if path.endswith(".gz") or magic.startswith(b"\x1f\x8b"):
-        return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size)]
-    return [InputUnit(display, lambda p=path: open(p, "rb"), size, plain=True)]
+        return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size, path=where)]
+    return [InputUnit(display, lambda p=path: open(p, "rb"), size, plain=True, path=where)]
 
 
 class _Archive:
@@ -85,7 +107,7 @@ class _Archive:
             self._zip.close()
 
 
-def _zip_units(path: str, display: str) -> list[InputUnit]:
+def _zip_units(path: str, display: str, where: str) -> list[InputUnit]:
     units = []
     archive = _Archive(path)
     with zipfile.ZipFile(path) as zf:
@@ -98,9 +120,9 @@ def _zip_units(path: str, display: str) -> list[InputUnit]:
 
             name = f"{display}!{info.filename}"
             if info.filename.endswith(".gz"):
-                units.append(InputUnit(name, _gzip_opener(opener), info.compress_size))
+                units.append(InputUnit(name, _gzip_opener(opener), info.compress_size, path=where))
             else:
-                units.append(InputUnit(name, opener, info.compress_size))
+                units.append(InputUnit(name, opener, info.compress_size, path=where))
     return units
 
 
