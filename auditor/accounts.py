@@ -31,11 +31,15 @@ from .wording import iso
 _RESPONSE_KINDS = ["api_response", "status"]
 
 
+def _batch_size() -> pl.Expr:
+    """The events the sender said it put in the request (null when unknown)."""
+    return pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
+
+
 def response_events_expr() -> pl.Expr:
     """Per row: the events an API response stands for (0 for other rows)."""
-    per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
     received = pl.when(pl.col("events_received") > 0).then(pl.col("events_received"))
-    return (pl.when(pl.col("kind") == "api_response").then(pl.coalesce(per_request, received, pl.lit(1)))
+    return (pl.when(pl.col("kind") == "api_response").then(pl.coalesce(_batch_size(), received, pl.lit(1)))
             .otherwise(0).cast(pl.Int64))
 
 
@@ -48,8 +52,7 @@ def accepted_events_expr() -> pl.Expr:
 def rejected_events_expr() -> pl.Expr:
     """Per row: events of an error API response (``batch_size``, else 1)."""
     failed = (pl.col("kind") == "api_response") & pl.col("signal").is_in(list(ERROR_SIGNALS))
-    per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
-    return pl.when(failed).then(pl.coalesce(per_request, pl.lit(1))).otherwise(0).cast(pl.Int64)
+    return pl.when(failed).then(pl.coalesce(_batch_size(), pl.lit(1))).otherwise(0).cast(pl.Int64)
 
 
 def estimated_match_quality(events: pl.DataFrame, weights: dict[str, float]) -> float | None:

@@ -18,6 +18,7 @@ import polars as pl
 
 from .accounts import accepted_events_expr, rejected_events_expr
 from .findings import Finding, severity_at_least
+from .match_quality import ESTIMATE_LABEL
 from .rows import CanonicalRows, Readable, as_readable
 from .ruleset import Ruleset
 from .wording import fmt_duration, plural
@@ -164,7 +165,7 @@ def _match_quality(accounts: list[dict[str, Any]], threshold: float, anonymous_t
     scored = [a for a in accounts if a["estimated_match_quality"] is not None]
     if not scored:
         return "unknown", "No website server events with customer parameters."
-    label = "Estimated match quality (an estimate from parameter coverage, not Meta's EMQ)"
+    label = ESTIMATE_LABEL[0].upper() + ESTIMATE_LABEL[1:]
 
     def target(a: dict[str, Any]) -> float:
         return threshold if a["estimated_match_quality_over"] == "Purchase events" else anonymous_threshold
