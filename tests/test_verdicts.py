@@ -180,3 +180,12 @@ def test_findings_on_lines_without_time_say_so_plainly(audit_json, cli):
         out = cli("audit", GRAPH / "bare.ndjson", "--format", fmt, "--no-db", "--quiet", "--fail-on", "never").stdout
         assert "unknown time" not in out and "- -> -" not in out
         assert NO_TIMESTAMP in out.replace("\n", " ").replace("│", " ").replace("  ", " ")
+
+
+def test_new_account_and_verdict_texts_carry_no_customer_data_or_token(cli):
+    """The wrapped export holds a clear e-mail in a logged request and a token
+    in a URL: none of the verdicts, account rows or time lines repeat them."""
+    for fmt in ("json", "table", "markdown"):
+        out = cli("audit", GRAPH / "wrapped.ndjson", "--format", fmt, "--no-db", "--quiet", "--fail-on", "never").stdout
+        assert "(responses)" in out or '"server_events_from": "responses"' in out
+        assert "jane.doe" not in out and "EAAGm0PX4ZCpsBAKZCZBxyzzy" not in out
