@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
+#: How every text names the estimate, so no one reads it as Meta's EMQ.
+ESTIMATE_LABEL = "estimated match quality (an estimate from parameter coverage, not Meta's EMQ)"
+
 #: ``ud_*`` states that count as a usable customer parameter.
 USABLE_STATES = ("sha256", "sha256_suffixed", "present")
 

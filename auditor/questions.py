@@ -2,9 +2,12 @@
 
 Order and wording come from the diagnosis table: arriving at all? double
 counted? on time? match quality? numbers match reality?  A verdict is
-``problem`` when a finding of a related row exists, ``ok`` when the evidence
-allows the question to be answered and shows nothing wrong, else ``unknown``
-with what evidence would be needed.
+``problem`` when a finding of a related row exists (rows name their questions
+in the ruleset's ``questions:``) or when the measured numbers miss the target
+the ruleset sets; ``ok`` only when the evidence answers the question and shows
+nothing wrong; else ``unknown``, saying what evidence is missing.  Per-account
+numbers come from :func:`auditor.accounts.account_summaries`, so a verdict
+never contradicts the account table.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from typing import Any
 
 import polars as pl
 
+from .accounts import accepted_events_expr, rejected_events_expr
 from .findings import Finding, severity_at_least
-from .rows import CanonicalRows, as_readable
+from .match_quality import ESTIMATE_LABEL
+from .rows import CanonicalRows, Readable, as_readable
 from .ruleset import Ruleset
+from .wording import fmt_duration, plural
 
 #: Step and wording of the five questions.  Which diagnosis rows answer each
 #: is ruleset data (``questions:`` of a row), so a plugin's own row can answer one.
@@ -46,41 +52,128 @@ def answer_questions(
     ruleset: Ruleset,
 ) -> list[dict[str, Any]]:
     rows = as_readable(data)
-    kinds = set(rows.kinds)
-    server = rows.select("event_time", "logged_at", kinds=["server_event"])
-    has_orders = "order" in kinds
     out = []
     for step, question in QUESTIONS:
         rules = rows_answering(ruleset, step)
         related = [f for f in findings if f.rule in rules and (step != 1 or severity_at_least(f.severity, "high"))]
         if step == 1:
-            related = [f for f in related if f.ongoing is not False] or ([] if not related else related)
+            related = [f for f in related if f.ongoing is not False] or related
         if related:
             verdict, detail = "problem", _problem_detail(related)
+        elif step == 1:
+            verdict, detail = _arriving(rows, accounts)
+        elif step in (2, 5):
+            verdict, detail = _against_orders(step, accounts, _threshold(ruleset, "totals-mismatch", "max_discrepancy", 0.2),
+                                              "order" in rows.kinds)
+        elif step == 3:
+            verdict, detail = _on_time(rows, ruleset)
         else:
-            verdict, detail = _healthy_or_unknown(step, kinds, server, accounts, has_orders, emq_threshold)
+            verdict, detail = _match_quality(accounts, emq_threshold,
+                                             float(_threshold(ruleset, "emq-low", "anonymous_min_score", 0.0)))
         out.append({"step": step, "question": question, "verdict": verdict, "detail": detail})
     return out
 
 
-def _healthy_or_unknown(step, kinds, server, accounts, has_orders, emq_threshold) -> tuple[str, str]:
-    accepted = sum(a["accepted_responses"] for a in accounts)
-    if step == 1:
-        if server.height or accepted:
-            return "ok", f"{server.height} server events and {accepted} accepted responses seen; no ongoing delivery failure."
-        return "unknown", "No server events or Graph API responses in the input."
-    if step in (2, 5):
-        if not has_orders:
-            return "unknown", "No backend orders in the input (add Shopify webhooks or store order logs) to compare against."
-        ratios = [a["purchase_ratio"] for a in accounts if a["purchase_ratio"] is not None]
-        return "ok", "Server purchases per backend order: " + ", ".join(f"{r:.2f}" for r in ratios) + "."
-    if step == 3:
-        timed = server.filter(pl.col("event_time").is_not_null() & pl.col("logged_at").is_not_null())
-        if timed.is_empty():
-            return "unknown", "No server events with both event_time and a send time."
-        delay = (timed["logged_at"] - timed["event_time"]).dt.total_seconds().median()
-        return "ok", f"Median send delay {delay:.0f} s over {timed.height} server events."
-    scores = [a["estimated_match_quality"] for a in accounts if a["estimated_match_quality"] is not None]
-    if not scores:
+def _threshold(ruleset: Ruleset, rule: str, key: str, default: Any) -> Any:
+    row = ruleset.rows.get(rule)
+    value = row.thresholds.get(key) if row else None
+    return default if value is None else value
+
+
+def _arriving(rows: Readable, accounts: list[dict[str, Any]]) -> tuple[str, str]:
+    """Sent requests and what Meta accepted, over every row (responses that
+    carry no pixel id count too); a response counts even when its request is
+    not in the input (raw Graph API responses)."""
+    per_account = (
+        rows.select("account", "kind", "signal", "batch_size", "events_received",
+                    kinds=["server_event", "api_response", "status"])
+        .group_by("account")
+        .agg(
+            (pl.col("kind") == "server_event").sum().alias("sent"),
+            accepted_events_expr().sum().alias("accepted"),
+            rejected_events_expr().sum().alias("rejected"),
+            (pl.col("kind") == "api_response").sum().alias("responses"),
+        )
+    )
+    sent, accepted, rejected, responses = (int(per_account[c].sum()) for c in ("sent", "accepted", "rejected", "responses"))
+    unpaired = int(per_account.filter(pl.col("sent") == 0)["accepted"].sum())
+    if accepted:
+        where = f" ({unpaired} of them in responses whose request is not in the input)" if unpaired else ""
+        return "ok", (f"{plural(sent, 'server event')} sent, {plural(accepted, 'event')} accepted by Meta{where}; "
+                      "no ongoing delivery failure.")
+    if responses:
+        return "problem", (f"{plural(sent, 'server event')} sent and none accepted by Meta: "
+                           f"{plural(responses, 'Graph API response')}, {plural(rejected, 'event')} rejected or failed.")
+    if sent:
+        return "unknown", (f"{plural(sent, 'server event')} sent, but no Graph API response in the input shows "
+                           "whether Meta accepted them.")
+    orders = sum(a["orders"] for a in accounts)
+    if orders:
+        return "unknown", (f"{plural(orders, 'backend order')} but no server events or Graph API responses in the input "
+                           "(add the connector, sGTM or sender logs).")
+    return "unknown", "No server events or Graph API responses in the input."
+
+
+def _against_orders(step: int, accounts: list[dict[str, Any]], tolerance: float, order_rows: bool) -> tuple[str, str]:
+    """Server purchases per backend order, per account with orders: question 2
+    looks for too many (double counting), question 5 for a miss either way."""
+    with_orders = [a for a in accounts if a["orders"]]
+    if not with_orders and order_rows:
+        return "unknown", ("The input's backend orders are all test, draft or POS orders, which are left out: "
+                           "no real order to compare against.")
+    if not with_orders:
+        return "unknown", "No backend orders in the input (add Shopify webhooks or store order logs) to compare against."
+    compared = [a for a in with_orders if a["server_events"]]
+    blind = [a for a in with_orders if not a["server_events"]]
+    blind_text = ("; no server events in the input for " + ", ".join(
+        f"{a['account']} ({plural(a['orders'], 'order')})" for a in blind)) if blind else ""
+    if not compared:
+        return "unknown", (f"{plural(sum(a['orders'] for a in blind), 'backend order')} but no server events for them "
+                           "in the input (add the connector, sGTM or sender logs) to compare against.")
+    low, high = 1 - tolerance, 1 + tolerance
+    off = [a for a in compared if a["purchase_ratio"] > high or (step == 5 and a["purchase_ratio"] < low)]
+    ratios = ", ".join(f"{a['account']} {a['purchase_ratio']:.2f} ({plural(a['orders'], 'order')})" for a in compared)
+    target = f"above {high:.2f}" if step == 2 else f"outside {low:.2f}-{high:.2f}"
+    if off:
+        return "problem", f"Server purchases per backend order {target}: {ratios}{blind_text}."
+    verdict = "unknown" if blind else "ok"
+    return verdict, f"Server purchases per backend order: {ratios}{blind_text}."
+
+
+def _on_time(rows: Readable, ruleset: Ruleset) -> tuple[str, str]:
+    """Median send delay against the events-delayed threshold."""
+    investigate = float(_threshold(ruleset, "events-delayed", "investigate_seconds", 300))
+    exempt = list(_threshold(ruleset, "events-delayed", "exempt_action_sources", ()) or ())
+    timed = rows.select(
+        "event_time", "logged_at", kinds=["server_event"],
+        where=pl.col("event_time").is_not_null() & pl.col("logged_at").is_not_null()
+        & (pl.col("action_source").is_null() | ~pl.col("action_source").is_in(exempt)),
+    )
+    if timed.is_empty():
+        return "unknown", "No server events with both event_time and a send time."
+    delay = (timed["logged_at"] - timed["event_time"]).dt.total_seconds().median()
+    text = f"Median send delay {fmt_duration(delay)} over {plural(timed.height, 'server event')}"
+    if delay > investigate:
+        return "problem", f"{text}, above {fmt_duration(investigate)}."
+    return "ok", text + "."
+
+
+def _match_quality(accounts: list[dict[str, Any]], threshold: float, anonymous_threshold: float) -> tuple[str, str]:
+    """Each account's estimate against the emq-low target for what it was
+    judged on: ``min_score`` over Purchase events, ``anonymous_min_score`` over
+    browse events (they carry no contact data by nature)."""
+    scored = [a for a in accounts if a["estimated_match_quality"] is not None]
+    if not scored:
         return "unknown", "No website server events with customer parameters."
-    return "ok", f"Estimated match quality (an estimate from parameter coverage, not Meta's EMQ) {min(scores):.1f}-{max(scores):.1f}, threshold {emq_threshold:.1f}."
+    label = ESTIMATE_LABEL[0].upper() + ESTIMATE_LABEL[1:]
+
+    def target(a: dict[str, Any]) -> float:
+        return threshold if a["estimated_match_quality_over"] == "Purchase events" else anonymous_threshold
+
+    below = [a for a in scored if a["estimated_match_quality"] < target(a)]
+    if below:
+        return "problem", (f"{label} below target: " + ", ".join(
+            f"{a['account']} {a['estimated_match_quality']:.1f} over {a['estimated_match_quality_over']} "
+            f"(target {target(a):.1f})" for a in below) + ".")
+    scores = [a["estimated_match_quality"] for a in scored]
+    return "ok", f"{label} {min(scores):.1f}-{max(scores):.1f}, target {threshold:.1f} for Purchase events."

@@ -19,9 +19,18 @@ def iso(ts: datetime | None) -> str | None:
     return ts.isoformat().replace("+00:00", "Z") if ts is not None else None
 
 
+#: What a finding says when its lines carry no time at all (raw responses,
+#: bare payloads): plainly, instead of "between unknown time and unknown time".
+NO_TIMESTAMP = "time unknown: the lines carry no timestamp"
+
+
 def span_text(first: datetime | None, last: datetime | None) -> str:
-    """``at T`` or ``between A and B``."""
-    if first is not None and fmt_time(first) == fmt_time(last):
+    """``at T``, ``between A and B``, or ``(time unknown: ...)`` without times."""
+    if first is None or last is None:
+        if first is None and last is None:
+            return f"({NO_TIMESTAMP})"
+        return f"at {fmt_time(first or last)}"
+    if fmt_time(first) == fmt_time(last):
         return f"at {fmt_time(first)}"
     return f"between {fmt_time(first)} and {fmt_time(last)}"
 

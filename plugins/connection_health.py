@@ -17,7 +17,7 @@ import polars as pl
 from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
 from auditor.schema import ERROR_SIGNALS
-from auditor.wording import fmt_time
+from auditor.wording import fmt_time, span_text
 
 #: Kinds of rows that answer a send (only they can say "accepted").
 ANSWER_KINDS = ("api_response", "status")
@@ -205,7 +205,7 @@ def _summary(rule, count, codes, first, last, ongoing, share, lost, before) -> s
         parts[0] += f" (codes {code_txt})"
     if share is not None:
         parts[0] += f", {share:.0%} of this account's sends"
-    parts.append(f"from {fmt_time(first)} to {fmt_time(last)}")
+    parts.append(span_text(first, last))
     if lost:
         parts.append(f"{lost} events were dropped from accepted batches")
     if rule in ("token-expired", "permission-revoked") and len(before):

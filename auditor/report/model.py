@@ -17,7 +17,7 @@ from ..findings import Finding
 from ..questions import answer_questions
 from ..redact import redact_obj
 from ..wording import iso
-from .timeline import daily_series, sends_per_account
+from .timeline import daily_series
 
 SCHEMA_VERSION = 1
 
@@ -43,12 +43,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 def build_report(result: AuditResult) -> dict[str, Any]:
     accounts = account_summaries(result.rows, result.ruleset)
     daily = daily_series(result.rows)
-    sent = sends_per_account(result.rows)
     for acc in accounts:  # added field: per UTC day orders / server purchases / server events / errors
         acc["daily"] = daily.get(acc["account"], [])
-        # one definition of "server events" for the JSON, the tables and the HTML cards:
-        # an account seen only through Graph API responses sent the events those responses stand for
-        acc["server_events"] = sent.get(acc["account"], acc["server_events"])
     emq = result.ruleset.rows.get("emq-low")
     threshold = float(emq.thresholds.get("min_score", 6.0)) if emq else 6.0
     report = {

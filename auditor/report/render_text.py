@@ -13,6 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..wording import NO_TIMESTAMP
+
 VERDICT_STYLE = {"ok": ("OK", "bold green"), "problem": ("PROBLEM", "bold red"), "unknown": ("UNKNOWN", "bold yellow")}
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -63,8 +65,19 @@ def _ts(value: str | None) -> str:
     return value.replace("T", " ")[:16] + " UTC" if value else "-"
 
 
+def _server_events(acc: dict[str, Any]) -> str:
+    """The account's server events; marked when they are counted from Meta's
+    responses because the requests are not in the input."""
+    return f"{acc['server_events']} (responses)" if acc.get("server_events_from") == "responses" else str(acc["server_events"])
+
+
+def _span(first: str | None, last: str | None) -> str:
+    """``A -> B`` (UTC), or plainly that the lines carry no time."""
+    return f"{_ts(first)} -> {_ts(last)}" if first or last else NO_TIMESTAMP
+
+
 def _when(f: dict[str, Any]) -> str:
-    span = f"{_ts(f['first_seen'])} -> {_ts(f['last_seen'])}"
+    span = _span(f["first_seen"], f["last_seen"])
     if f.get("ongoing") is True:
         span += " (still going on at the end of the evidence)"
     elif f.get("ongoing") is False:
@@ -79,7 +92,7 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
     win = report["window"]
     console.print(Text(f"capi-audit {report['tool']['version']} - ruleset {report['ruleset']['name']} {report['ruleset']['version']}", style="bold"))
     console.print(f"{inp['files']} files, {inp['records']} records ({', '.join(f'{k}: {v}' for k, v in inp['by_source'].items()) or 'none'}), "
-                  f"{inp['skipped_lines']} skipped lines; evidence {_ts(win['start'])} -> {_ts(win['end'])}")
+                  f"{inp['skipped_lines']} skipped lines; evidence {_span(win['start'], win['end'])}")
 
     q = Table(title="Troubleshooting questions", show_lines=False, expand=True)
     q.add_column("#", width=2)
@@ -96,9 +109,9 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         for col in ("Account", "Orders", "Server events", "Purchases", "Ratio", "Accepted", "Errors", "Est. EMQ", "Versions"):
             a.add_column(col)
         for acc in report["accounts"]:
-            a.add_row(acc["account"], str(acc["orders"]), str(acc["server_events"]), str(acc["server_purchases"]),
+            a.add_row(acc["account"], str(acc["orders"]), _server_events(acc), str(acc["server_purchases"]),
                       "-" if acc["purchase_ratio"] is None else f"{acc['purchase_ratio']:.2f}",
-                      str(acc["accepted_responses"]), str(acc["error_lines"]),
+                      str(acc["accepted_events"]), str(acc["error_lines"]),
                       "-" if acc["estimated_match_quality"] is None else f"{acc['estimated_match_quality']:.1f}",
                       ", ".join(acc["connector_versions"]) or "-")
         console.print(a)
@@ -150,7 +163,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"capi-audit {report['tool']['version']}, ruleset `{report['ruleset']['name']}` {report['ruleset']['version']}. "
         f"{inp['files']} files, {inp['records']} records, {inp['skipped_lines']} skipped lines. "
-        f"Evidence from {win['start'] or '-'} to {win['end'] or '-'}.",
+        "Evidence " + (f"from {win['start']} to {win['end']}." if win["start"] else NO_TIMESTAMP + "."),
         "",
         "## Troubleshooting questions",
         "",
@@ -164,7 +177,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         for a in report["accounts"]:
             ratio = "-" if a["purchase_ratio"] is None else f"{a['purchase_ratio']:.2f}"
             emq = "-" if a["estimated_match_quality"] is None else f"{a['estimated_match_quality']:.1f}"
-            lines.append(f"| {a['account']} | {a['orders']} | {a['server_events']} | {a['server_purchases']} | {ratio} | {a['accepted_responses']} | {a['error_lines']} | {emq} |")
+            lines.append(f"| {a['account']} | {a['orders']} | {_server_events(a)} | {a['server_purchases']} | {ratio} | {a['accepted_events']} | {a['error_lines']} | {emq} |")
     lines += ["", "## Findings", ""]
     if not report["findings"]:
         lines.append("No findings.")

@@ -38,8 +38,9 @@ Definitions (shared with :func:`auditor.accounts.account_summaries`):
   shop's server Purchases went to (:func:`backend_orders_linked`), so a shop
   whose orders lack server purchases shows them on the pixel's timeline.
 
-:func:`sends_per_account` gives the account total of *sent* that the report's
-``accounts[].server_events`` carries, for the tables and the HTML cards alike.
+The account totals of these (``accounts[].server_events``, ``accepted_events``,
+``rejected_events``) come from :mod:`auditor.accounts`, for the tables, the JSON
+and the HTML cards alike.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ..accounts import USABLE_STATES
+from ..accounts import USABLE_STATES, accepted_events_expr, rejected_events_expr, response_events_expr
 from ..rows import Readable, as_readable
 from ..schema import ERROR_SIGNALS, USER_DATA_KEYS, plain
 
@@ -94,7 +95,6 @@ def _base(data: Readable, orders: pl.DataFrame | None = None) -> pl.DataFrame:
     kind, signal = pl.col("kind"), pl.col("signal")
     is_resp = kind.is_in(["api_response", "status"])
     is_err = is_resp & signal.is_in(list(ERROR_SIGNALS))
-    per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
     placed = pl.col("account").is_not_null() & pl.col("logged_at").is_not_null()
     rows = data.select("account", "logged_at", "kind", "signal", "event_name", "batch_size", "events_received", where=placed).lazy()
     hour = pl.col("logged_at").dt.truncate("1h").alias("logged_at")
@@ -103,13 +103,9 @@ def _base(data: Readable, orders: pl.DataFrame | None = None) -> pl.DataFrame:
         hour,
         ((kind == "server_event") & (pl.col("event_name") == "Purchase")).cast(pl.Int64).alias("server_purchases"),
         (kind == "server_event").cast(pl.Int64).alias("_server"),
-        pl.when(kind == "api_response")
-        .then(pl.coalesce(per_request, pl.when(pl.col("events_received") > 0).then(pl.col("events_received")), pl.lit(1)))
-        .otherwise(0).cast(pl.Int64).alias("_sent_api"),
-        pl.when(is_resp & (signal == "success")).then(pl.coalesce(pl.col("events_received"), pl.lit(1)))
-        .otherwise(0).cast(pl.Int64).alias("accepted"),
-        pl.when((kind == "api_response") & signal.is_in(list(ERROR_SIGNALS)))
-        .then(pl.coalesce(per_request, pl.lit(1))).otherwise(0).cast(pl.Int64).alias("rejected"),
+        response_events_expr().alias("_sent_api"),
+        accepted_events_expr().alias("accepted"),
+        rejected_events_expr().alias("rejected"),
         is_err.cast(pl.Int64).alias("errors"),
     ).group_by("account", "logged_at").agg(pl.all().sum()).collect(engine="streaming")
     del rows
@@ -139,27 +135,6 @@ def _order_hours(orders: pl.DataFrame) -> pl.DataFrame:
     """Per account and UTC hour of creation: the number of backend orders."""
     return (orders.group_by("account", pl.col("created").dt.truncate("1h").alias("logged_at"))
             .agg(pl.len().cast(pl.Int64).alias("orders")))
-
-
-def sends_per_account(data: Readable | pl.DataFrame) -> dict[str, int]:
-    """Server events sent per account, by the definition of *sent* above
-    (server-event rows; for an account with none, the events its Graph API
-    responses stand for).  The report's ``accounts[].server_events``, the
-    account table and the charts all take this one number."""
-    kind = pl.col("kind")
-    per_request = pl.when(pl.col("batch_size") > 0).then(pl.col("batch_size"))
-    counts = (
-        plain(as_readable(data).select("account", "kind", "batch_size", "events_received",
-                                       kinds=["server_event", "api_response"], where=pl.col("account").is_not_null()))
-        .group_by(pl.col("account").cast(pl.String))
-        .agg(
-            (kind == "server_event").sum().cast(pl.Int64).alias("server"),
-            pl.when(kind == "api_response")
-            .then(pl.coalesce(per_request, pl.when(pl.col("events_received") > 0).then(pl.col("events_received")), pl.lit(1)))
-            .otherwise(0).sum().cast(pl.Int64).alias("api"),
-        )
-    )
-    return {a: (s if s else api) for a, s, api in counts.iter_rows()}
 
 
 def bucket_sizes(data: Readable) -> dict[str, str]:

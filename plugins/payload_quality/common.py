@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from auditor import CheckContext
+from auditor.match_quality import ESTIMATE_LABEL  # noqa: F401 - the checks of this package import it from here
 from auditor.schema import USER_DATA_KEYS, plain
 from auditor.wording import fmt_duration, fmt_time, plural, span_text  # noqa: F401 - the checks of this package import them from here
 
@@ -186,6 +187,3 @@ def flagged_by_account(ev: pl.DataFrame, flags: Iterable[str], min_count: int) -
 def groups(df: pl.DataFrame, by: list[str]) -> Iterable[tuple[tuple[Any, ...], pl.DataFrame]]:
     """``group_by`` in a deterministic order (small aggregates only)."""
     return sorted(df.group_by(by), key=lambda kv: tuple("" if v is None else str(v) for v in kv[0]))
-
-
-ESTIMATE_LABEL = "estimated match quality (an estimate from parameter coverage, not Meta's EMQ)"

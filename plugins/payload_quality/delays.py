@@ -12,6 +12,13 @@ period) of a whole multiple of the period is on the grid (a flush with nothing
 queued logs nothing); at least ``min_regular_share`` on the grid, with several
 events per burst or per request, means a queue flushing every <period>.
 Events of ``exempt_action_sources`` (physical_store uploads) are not judged.
+
+The event time is the clock only while it can be trusted: for an account whose
+event_time event-time-wrong shows shifted by whole hours against the backend
+orders (a time-zone bug), the delay runs from the real conversion, the order's
+creation time where the event names a known order, else event_time with the
+offset taken back.  A shop that sends in real time with a mislabelled zone
+gets event-time-wrong alone, not also events-delayed.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import polars as pl
 from auditor import Check, CheckContext, Finding, evidence_from
 from auditor.findings import downgrade
 
-from .common import fmt_duration, groups, plural, server_events, span_text, with_claimed_time
+from .common import backend_orders, fmt_duration, groups, plural, server_events, span_text, with_claimed_time
+from .event_time import timezone_offsets
 
 RULE = "events-delayed"
 
@@ -83,6 +91,19 @@ def batching_pattern(ev: pl.DataFrame, th: dict) -> dict[str, dict]:
     return out
 
 
+def conversion_time(ctx: CheckContext, ev: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """``ev`` with ``_conversion``, the time the delay is measured from, and
+    the per-account whole-hour event_time offsets that moved it (see the module doc)."""
+    orders = backend_orders(ctx)
+    offsets = timezone_offsets(ctx, ev, orders)
+    if not offsets:
+        return ev.with_columns(pl.col("claimed").alias("_conversion")), offsets
+    shift = pl.col("account").replace_strict(offsets, default=None, return_dtype=pl.Int64)
+    ev = ev.join(orders.select("order_id", "_o_time"), on="order_id", how="left", maintain_order="left")
+    real = pl.coalesce("_o_time", pl.col("claimed") - pl.duration(hours=shift))
+    return ev.with_columns(pl.when(shift.is_null()).then(pl.col("claimed")).otherwise(real).alias("_conversion")), offsets
+
+
 def delay_findings(ctx: CheckContext) -> list[Finding]:
     th = ctx.thresholds(RULE)
     good = float(th.get("good_seconds", 120))
@@ -90,12 +111,13 @@ def delay_findings(ctx: CheckContext) -> list[Finding]:
     batching_s = float(th.get("batching_seconds", 3600))
     min_events = int(th.get("min_events", 5))
     exempt = list(th.get("exempt_action_sources") or ())
-    ev = server_events(ctx, "event_name", "event_time", "event_time_raw", "action_source", "batch_id")
+    ev = server_events(ctx, "event_name", "event_time", "event_time_raw", "action_source", "batch_id", "order_id")
     ev = ev.filter(pl.col("action_source").is_null() | ~pl.col("action_source").is_in(exempt))
     if ev.is_empty():
         return []
-    ev = with_claimed_time(ev).with_columns(
-        (pl.col("logged_at") - pl.col("claimed")).dt.total_seconds(fractional=True).alias("_delay"),
+    ev, offsets = conversion_time(ctx, with_claimed_time(ev))
+    ev = ev.with_columns(
+        (pl.col("logged_at") - pl.col("_conversion")).dt.total_seconds(fractional=True).alias("_delay"),
         pl.col("event_name").fill_null("(no event_name)"),
     )
     timed = ev.filter(pl.col("_delay").is_not_null())
@@ -143,6 +165,10 @@ def delay_findings(ctx: CheckContext) -> list[Finding]:
             "share_late": round(s["share_late"], 3),
             "send_pattern": pat,
         }
+        if account in offsets:
+            metrics["event_time_offset_hours"] = offsets[account]
+            summary += (f"; measured from the backend order times, as event_time is shifted by "
+                        f"{offsets[account]:+d} h (event-time-wrong)")
         findings.append(ctx.finding(
             RULE, severity=severity, account=account, subject=name, count=late.height,
             first_seen=late["logged_at"].min(), last_seen=late["logged_at"].max(),

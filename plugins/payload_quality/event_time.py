@@ -86,6 +86,18 @@ def _order_checks(ev: pl.DataFrame, orders: pl.DataFrame, th: dict) -> tuple[pl.
     return flags, offsets
 
 
+def timezone_offsets(ctx: CheckContext, ev: pl.DataFrame, orders: pl.DataFrame) -> dict[str, int]:
+    """Per account: the whole-hour offset of event_time against the backend
+    order times that this rule reports as a time-zone bug.  ``ev`` holds
+    ``account``, ``order_id``, ``logged_at`` and ``claimed``; ``orders`` is
+    :func:`backend_orders`.  Other checks use it not to measure against a
+    clock shown to be shifted."""
+    orders = orders.filter(pl.col("_o_time").is_not_null())
+    if orders.is_empty():
+        return {}
+    return _order_checks(ev.with_row_index("_i"), orders, ctx.thresholds(RULE))[1]
+
+
 def time_findings(ctx: CheckContext) -> list[Finding]:
     th = ctx.thresholds(RULE)
     min_count = int(th.get("min_count", 1))

@@ -42,8 +42,9 @@ def _entry(project, ts, **payload):
             "timestamp": z(ts), "severity": "DEFAULT", "logName": f"projects/{project}/logs/run.googleapis.com%2F{log}"}
 
 
-def server(project, pixel, ts, order_no, host, event_id=..., agent="stape-gtmss-2.1.3", ok=True, action_source="website", fbp=True, value=49):
-    ev = {"event_name": "Purchase", "action_source": action_source, "event_time": int(ts.timestamp()),
+def server(project, pixel, ts, order_no, host, event_id=..., agent="stape-gtmss-2.1.3", ok=True, action_source="website", fbp=True, value=49,
+           event_time=None):
+    ev = {"event_name": "Purchase", "action_source": action_source, "event_time": int((event_time or ts).timestamp()),
           "custom_data": {"currency": "EUR", "value": value, "order_id": str(order_no)},
           "user_data": {"client_user_agent": UA, "client_ip_address": "203.0.113.24", "em": EM, "ph": EM.replace("b4", "c5", 1), "external_id": EM.replace("b4", "d6", 1), "fbc": "fb.1.1748170000000.IwAR2abcDEFghiJKL", **({"fbp": "fb.1.1748170000000.987654321"} if fbp else {})},
           "event_source_url": f"https://{host}/checkout/thank-you"}
@@ -144,3 +145,15 @@ for shop, pixel, proj, host, base in (("alpha.myshopify.com", "555500005555", "a
     write(HERE / "healthy" / name / "shopify-webhooks.ndjson", orders)
     write(HERE / "healthy" / name / "sgtm-stdout.ndjson", tags)
     write(HERE / "healthy" / name / "sgtm-requests.ndjson", hits)
+
+# 6. time zone: the tag applies a wrong zone offset, so event_time lies a whole 5 h before
+#    the order; "realtime" sends 5 s after each order, "queued" 2 h after it
+for name, lag in (("realtime", timedelta(seconds=5)), ("queued", timedelta(hours=2))):
+    shop, pixel, proj, host = f"tz-{name}.myshopify.com", "1777000077770001", f"tz-{name}-sgtm", f"tz-{name}.example"
+    orders, tags = [], []
+    for i, t in enumerate(slots(2, 5)):
+        no, oid = 7001 + i, 9800000000000 + 7001 + i
+        orders.append(order(shop, oid, no, t))
+        tags += server(proj, pixel, t + lag, oid, host, event_time=t - timedelta(hours=5))  # order_id = Shopify's order id
+    write(HERE / "timezone" / name / "shopify-webhooks.ndjson", orders)
+    write(HERE / "timezone" / name / "sgtm-stdout.ndjson", tags)
