@@ -36,7 +36,7 @@ __all__ = ["assert_canonical", "audit_text", "make_registry", "parse_text", "sch
 def make_registry(*plugins: ModuleType | object | str, builtins: bool = False) -> Registry:
     """A registry of exactly ``plugins`` (modules, objects, or module/file
     names); with ``builtins=True`` the installed entry-point plugins too."""
-    loaded = load_plugins([p for p in plugins if isinstance(p, str)], autoload=builtins)
+    loaded = load_plugins([p for p in plugins if isinstance(p, str)], builtins=builtins, autoload=False)
     pm = loaded.pm
     objects = [p for p in plugins if not isinstance(p, str)]
     for obj in objects:
