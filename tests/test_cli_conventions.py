@@ -1,0 +1,131 @@
+"""Command-line conventions: --version, -h, completion, options after
+arguments, mistakes caught before any input is read, the output format taken
+from the file name, and the grep-able summary line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from conftest import DATA, INHOUSE_PLUGIN, SAMPLES
+
+import auditor
+
+LOG = DATA / "inhouse" / "sender.jsonl"
+PLUG = ("--plugin", str(INHOUSE_PLUGIN))
+SUMMARY = re.compile(r"^capi-audit: (\d+) critical, (\d+) high, (\d+) medium, (\d+) low, (\d+) info "
+                     r"in (\d+) accounts? — exit (\d) \((.+)\)$")
+
+
+def test_version(cli):
+    res = cli("--version")
+    assert res.exit_code == 0 and res.stdout == f"capi-audit {auditor.__version__}\n"
+
+
+@pytest.mark.parametrize("command", [(), ("audit",), ("watch",), ("rules",), ("rules", "show"), ("plugins",),
+                                     ("plugins", "new"), ("history",), ("history", "diff")])
+def test_dash_h_is_help_everywhere(cli, command):
+    res = cli(*command, "-h")
+    assert res.exit_code == 0 and "Usage:" in res.stdout and "--help" in res.stdout
+
+
+def test_shell_completion_is_on():
+    env = {**os.environ, "COMP_WORDS": "capi-audit hi", "COMP_CWORD": "1", "_CAPI_AUDIT_COMPLETE": "complete_bash"}
+    res = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0] = 'capi-audit'; from auditor.cli import main; main()"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert res.stdout.split() == ["history"]
+
+
+def test_rules_show_takes_options_after_its_argument(cli, tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("extends: default\nrules:\n  token-expired:\n    severity: low\n")
+    res = cli("rules", "show", "token-expired", "--ruleset", str(mine))
+    assert res.exit_code == 0 and "(severity low)" in res.stdout
+    assert "(severity critical)" in cli("rules", "show", "token-expired").stdout
+    assert "(severity low)" in cli("rules", "--ruleset", str(mine), "show", "token-expired").stdout
+
+
+def test_history_diff_takes_db_after_its_arguments(cli, tmp_path):
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    lines = LOG.read_text().splitlines()
+    first = tmp_path / "first.jsonl"
+    first.write_text("\n".join(lines[:2]) + "\n")
+    assert cli("audit", str(first), *PLUG, "--format", "json", "--db", url).exit_code == 0
+    assert cli("audit", str(LOG), *PLUG, "--format", "json", "--db", url).exit_code == 1
+    res = cli("history", "diff", "1", "2", "--db", url, "--json")
+    assert res.exit_code == 0, res.output
+    assert [f["rule"] for f in json.loads(res.stdout)["new"]] == ["token-expired"]
+    assert cli("history", "diff", "1", "2").exit_code == 2  # the default store has no runs
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--site-timezone", "Mars/Olympus"), "--site-timezone Mars/Olympus: not an IANA time zone name"),
+    (("--set", "site_timezon=UTC"), "--set site_timezon: no loaded source reads this option (did you mean 'site_timezone'?)"),
+    (("--set", "pixel_id"), "--set expects KEY=VALUE, got 'pixel_id'"),
+    (("--source", "graph-api"), "--source graph-api: no such source (did you mean 'graph_api'?)"),
+    (("--output", "missing/dir/report.json"), "--output missing/dir/report.json: folder missing/dir does not exist"),
+    (("--orders-out", "missing/orders.csv"), "--orders-out missing/orders.csv: folder missing does not exist"),
+])
+def test_mistakes_are_exit_2_before_any_input_is_read(cli, args, message):
+    # the input does not exist: the option mistake must be found first
+    res = cli("audit", "no-such-logs/", *args, "--no-db")
+    assert res.exit_code == 2
+    assert res.stderr.startswith(f"capi-audit: error: {message}")
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_valid_zones_and_options_pass(audit_json):
+    for zone in ("Europe/Lisbon", "+05:30", "UTC-3", "Z"):
+        code, report, res = audit_json(str(SAMPLES / "woocommerce"), "--site-timezone", zone, "--fail-on", "never")
+        assert code == 0, res.stderr
+    code, _, res = audit_json(str(SAMPLES / "sgtm"), "--set", "gtm-link-seconds=5", "--fail-on", "never")
+    assert code == 0, res.stderr
+
+
+def test_unknown_rule_id_suggests_the_closest(cli):
+    res = cli("rules", "show", "token-expird")
+    assert res.exit_code == 2
+    assert "no rule 'token-expird' (did you mean 'token-expired'?)" in res.stderr
+
+
+@pytest.mark.parametrize("name, starts", [("report.html", "<!DOCTYPE html>"), ("report.md", "# CAPI audit"),
+                                          ("report.json", "{"), ("report.txt", "capi-audit ")])
+def test_output_format_from_the_extension(cli, tmp_path, name, starts):
+    out = tmp_path / name
+    res = cli("audit", str(LOG), *PLUG, "-o", str(out), "--no-db")
+    assert res.exit_code == 1 and res.stdout == ""
+    assert out.read_text().lstrip().startswith(starts)
+    if name.endswith(".json"):
+        assert json.loads(out.read_text())["findings"][0]["rule"] == "token-expired"
+
+
+def test_format_option_beats_the_extension(cli, tmp_path):
+    out = tmp_path / "report.html"
+    cli("audit", str(LOG), *PLUG, "-o", str(out), "--format", "json", "--no-db")
+    assert json.loads(out.read_text())["schema_version"] == 1
+
+
+def test_terminal_report_ends_with_a_summary_line(cli):
+    res = cli("audit", str(SAMPLES), "--format", "table", "--no-db")
+    last = res.stdout.rstrip("\n").splitlines()[-1]
+    m = SUMMARY.match(last)
+    assert m, last
+    report = json.loads(cli("audit", str(SAMPLES), "--format", "json", "--no-db").stdout)
+    counts = [sum(f["severity"] == s for f in report["findings"]) for s in ("critical", "high", "medium", "low", "info")]
+    accounts = {f["account"] for f in report["findings"] if f["account"]}
+    assert [int(x) for x in m.groups()[:5]] == counts
+    assert int(m.group(6)) == len(accounts) > 1
+    assert (m.group(7), m.group(8)) == ("1", "fail-on high") == (str(res.exit_code), "fail-on high")
+
+
+def test_summary_line_goes_to_stderr_beside_json_and_names_the_exit_reason(cli):
+    res = cli("audit", str(LOG), *PLUG, "--format", "json", "--no-db", "--fail-on", "never")
+    json.loads(res.stdout)  # stdout is only the report
+    assert res.stderr.strip().splitlines()[-1] == (
+        "capi-audit: 1 critical, 0 high, 0 medium, 0 low, 0 info in 1 account — exit 0 (fail-on never)")
+    res = cli("audit", str(LOG), *PLUG, "--format", "json", "--no-db", "--disable", "connection_health")
+    assert res.stderr.strip().splitlines()[-1].endswith("in 0 accounts — exit 0 (nothing at or above high)")
