@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 from ..redact import redact_text
@@ -21,7 +22,18 @@ from .config import ConfigError, find
 from .errors import err, fail
 from .options import ConfigOpt
 
+
+class _Group(TyperGroup):
+    """Notes a ``--config FILE`` given after the command name (``audit logs/ --config F``)
+    while the arguments are parsed, so the root callback can apply it first."""
+
+    def parse_args(self, ctx, args):
+        ctx.meta["capi_audit.config_after_command"] = _config_after_command(args)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="capi-audit",
     help="Find out why a Meta Conversions API integration loses, double-counts or delays conversions.",
     no_args_is_help=True,
@@ -62,7 +74,7 @@ def main_callback(
     if ctx.resilient_parsing:  # shell completion: no file reading, no errors
         return
     try:
-        settings = find(_config_after_command(ctx.args) or config)
+        settings = find(ctx.meta.get("capi_audit.config_after_command") or config)
     except ConfigError as exc:
         fail(str(exc))
     if settings.path is not None:
