@@ -108,3 +108,29 @@ def test_every_hook_is_documented_in_the_guide(hook):
 
     params = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
     assert f"### `{hook}({params})`" in guide
+
+
+def test_scaffold_claims_no_built_in_format(cli, tmp_path):
+    """Installing a fresh scaffold must not take files from the built-in sources:
+    its sniff scores 0 on every sample and test fixture, and its own sample only."""
+    import importlib.util
+
+    assert cli("plugins", "new", "mystore", "--dir", str(tmp_path)).exit_code == 0
+    root = tmp_path / "capi-auditor-mystore"
+    spec = importlib.util.spec_from_file_location("scaffolded_mystore", root / "capi_auditor_mystore" / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    repo = Path(__file__).resolve().parents[1]
+    claimed = [p for folder in (repo / "sample_logs", repo / "tests" / "data") for p in sorted(folder.rglob("*"))
+               if p.is_file() and module.sniff(p.name, p.read_bytes()[:65536]) > 0]
+    assert claimed == []
+    own = root / "sample_logs" / "mystore-sender.jsonl"
+    assert module.sniff(own.name, own.read_bytes()) > 0
+
+
+def test_scaffold_refuses_names_of_built_ins(cli, tmp_path):
+    for name in ("woocommerce", "Graph API", "payload_quality"):
+        res = cli("plugins", "new", name, "--dir", str(tmp_path))
+        assert res.exit_code == 2, name
+        assert "already the name of a loaded plugin, source or check" in res.stderr
+    assert list(tmp_path.iterdir()) == []
