@@ -110,108 +110,145 @@ def load_plugins(
     is named (``auditor.testing`` uses it to test one plugin alone).
     """
     _check_paths(plugins, plugins_dir)
-    pm = new_plugin_manager()
-    loaded = LoadedPlugins(pm=pm)
-    blocked = list(dict.fromkeys([*disable, *_env_list("CAPI_AUDIT_DISABLE_PLUGINS")]))
-    for name in blocked:
-        pm.set_blocked(name)
-    loaded.disabled = blocked
-    if autoload is None:
-        autoload = not env_flag("CAPI_AUDIT_DISABLE_AUTOLOAD")
-    seen: set[str] = set()  # every plugin name met, loaded or blocked
+    loader = _Loader(list(dict.fromkeys([*disable, *_env_list("CAPI_AUDIT_DISABLE_PLUGINS")])), strict)
+    entry_points = _entry_points()
+    if builtins:
+        loader.builtins(entry_points)
+    if not env_flag("CAPI_AUDIT_DISABLE_AUTOLOAD") if autoload is None else autoload:
+        loader.third_party(entry_points)
+    else:
+        loader.seen.update(ep.name for _, ep in entry_points)
+    for spec in plugins:
+        loader.spec(spec)
+    if plugins_dir is not None:
+        for path in sorted(Path(plugins_dir).glob("*.py")):
+            loader.file(path)
+    unknown = [n for n in loader.loaded.disabled if n not in loader.seen]
+    if unknown and builtins:
+        n = unknown[0]
+        where = "--disable" if n in disable else "CAPI_AUDIT_DISABLE_PLUGINS"
+        raise PluginUsageError(f"{where} {n}: no plugin has this name{did_you_mean(n, loader.seen)}"
+                               f" (plugins: {', '.join(sorted(loader.seen)) or 'none'})")
+    if env_flag("CAPI_AUDIT_TRACE_PLUGINS"):
+        trace_hook_calls(loader.pm)
+    return loader.loaded
 
-    def problem(name: str, what: str, exc: BaseException) -> None:
-        if strict:
+
+def _entry_points() -> list[tuple[importlib.metadata.Distribution, importlib.metadata.EntryPoint]]:
+    """Every ``capi_auditor`` entry point, by distribution and name (not install order)."""
+    found = [(dist, ep) for dist in importlib.metadata.distributions() for ep in dist.entry_points
+             if ep.group == ENTRY_POINT_GROUP]
+    return sorted(found, key=lambda de: (_dist_name(de[0]), de[1].name))
+
+
+class _Loader:
+    """Registers plugins one by one, refusing names that are taken; remembers
+    every name it met (for ``--disable`` mistakes) and every problem."""
+
+    def __init__(self, blocked: list[str], strict: bool):
+        self.pm = new_plugin_manager()
+        self.loaded = LoadedPlugins(pm=self.pm, disabled=blocked)
+        self.strict = strict
+        self.seen: set[str] = set()
+        for name in blocked:
+            self.pm.set_blocked(name)
+
+    def problem(self, name: str, what: str, exc: BaseException) -> None:
+        if self.strict:
             raise PluginLoadError(f"plugin {name!r}: {what}: {describe(exc)}") from exc
-        loaded.problems.append(PluginProblem(name, what, describe(exc)))
+        self.loaded.problems.append(PluginProblem(name, what, describe(exc)))
 
-    def add(module: ModuleType | None, name: str, origin: PluginOrigin, builtin: bool = False) -> None:
-        seen.add(name)
-        if pm.is_blocked(name) or (module is not None and pm.is_registered(module)) or loaded.origins.get(name) == origin:
+    def add(self, module: ModuleType | None, name: str, origin: PluginOrigin, builtin: bool = False) -> None:
+        """Register ``module`` as ``name`` unless blocked, already there, or the name is taken."""
+        self.seen.add(name)
+        pm = self.pm
+        if pm.is_blocked(name) or (module is not None and pm.is_registered(module)) or self.loaded.origins.get(name) == origin:
             return  # blocked, or the same plugin found twice (an editable install lists it twice)
         taken = "a built-in plugin" if name in BUILTIN_PLUGINS and not builtin else None
         if taken is None and pm.has_plugin(name):
-            other = loaded.origins.get(name)
+            other = self.loaded.origins.get(name)
             taken = f"{other.kind} {other.where}" if other else "another plugin"
         if taken:
-            problem(name, "load", NameError(
+            self.problem(name, "load", NameError(
                 f"refused: {origin.kind} {origin.where} uses the plugin name {name!r}, already taken by {taken}; "
                 "rename the plugin (PLUGIN_NAME, or its entry-point name)"))
             return
-        if module is not None and _register(pm, module, name, problem):
-            loaded.origins[name] = origin
+        if module is None:
+            return
+        try:
+            pm.register(module, name=name)
+        except Exception as exc:  # noqa: BLE001 - e.g. PluginValidationError
+            self.problem(name, "register", exc)
+            return
+        self.loaded.origins[name] = origin
 
-    entry_points = [(dist, ep) for dist in importlib.metadata.distributions() for ep in dist.entry_points
-                    if ep.group == ENTRY_POINT_GROUP]
-    entry_points.sort(key=lambda de: (de[0].metadata["Name"] or "", de[1].name))  # not install order
-    own = {ep.name: (dist, ep) for dist, ep in entry_points if _dist_name(dist) == DISTRIBUTION and ep.name in BUILTIN_PLUGINS}
-    if builtins:
+    def builtins(self, entry_points) -> None:
+        """The default plugin list: through our own entry points, or imported if not installed."""
+        own = {ep.name: (dist, ep) for dist, ep in entry_points if _is_builtin(dist, ep)}
         for name, module_name in BUILTIN_PLUGINS.items():
-            seen.add(name)
-            if pm.is_blocked(name):
+            self.seen.add(name)
+            if self.pm.is_blocked(name):
                 continue
             dist, ep = own.get(name, (None, None))
             try:
                 module = ep.load() if ep else importlib.import_module(module_name)
             except Exception as exc:  # noqa: BLE001 - a broken install
-                problem(name, "import", exc)
+                self.problem(name, "import", exc)
                 continue
-            origin = (PluginOrigin(name, "entry point", f"{dist.metadata['Name']} ({ep.value})", dist.version) if ep
-                      else PluginOrigin(name, "built-in", module_name, None))
-            add(module, name, origin, builtin=True)
+            self.add(module, name, _ep_origin(dist, ep) if ep else PluginOrigin(name, "built-in", module_name), builtin=True)
 
-    for dist, ep in entry_points:
-        if _dist_name(dist) == DISTRIBUTION and ep.name in BUILTIN_PLUGINS:
-            continue  # ours (the same distribution may be found twice, e.g. an editable install)
-        seen.add(ep.name)
-        if not autoload or pm.is_blocked(ep.name):
-            continue
-        origin = PluginOrigin(ep.name, "entry point", f"{dist.metadata['Name']} ({ep.value})", dist.version)
-        if ep.name in BUILTIN_PLUGINS or pm.has_plugin(ep.name):
-            add(None, ep.name, origin)  # the same plugin again, or refused without importing it
-            continue
-        try:
-            module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - third-party import
-            problem(ep.name, "import", exc)
-            continue
-        add(module, ep.name, origin)
-
-    for spec in plugins:
-        is_file = _is_file_spec(spec)
-        try:
-            module = _import_file(Path(spec)) if is_file else importlib.import_module(spec)
-        except ModuleNotFoundError as exc:
-            if not is_file and exc.name and (spec == exc.name or spec.startswith(exc.name + ".")):
-                raise PluginUsageError(f"--plugin {spec}: no module named {exc.name!r}") from exc
-            problem(Path(spec).stem if is_file else spec, "import", exc)
-            continue
-        except Exception as exc:  # noqa: BLE001
-            problem(Path(spec).stem if is_file else spec, "import", exc)
-            continue
-        name = getattr(module, "PLUGIN_NAME", None) or (Path(spec).stem if is_file else module.__name__.rsplit(".", 1)[-1])
-        where = str(Path(spec).resolve()) if is_file else spec
-        add(module, name, PluginOrigin(name, "file" if is_file else "module", where, getattr(module, "__version__", None)))
-
-    if plugins_dir is not None:
-        for path in sorted(Path(plugins_dir).glob("*.py")):
+    def third_party(self, entry_points) -> None:
+        for dist, ep in entry_points:
+            if _is_builtin(dist, ep):
+                continue
+            self.seen.add(ep.name)
+            if self.pm.is_blocked(ep.name):
+                continue
+            if ep.name in BUILTIN_PLUGINS or self.pm.has_plugin(ep.name):
+                self.add(None, ep.name, _ep_origin(dist, ep))  # the same plugin again, or refused unimported
+                continue
             try:
-                module = _import_file(path)
-            except Exception as exc:  # noqa: BLE001
-                problem(path.stem, "import", exc)
+                module = ep.load()
+            except Exception as exc:  # noqa: BLE001 - third-party import
+                self.problem(ep.name, "import", exc)
                 continue
-            name = getattr(module, "PLUGIN_NAME", None) or path.stem
-            add(module, name, PluginOrigin(name, "file", str(path.resolve()), getattr(module, "__version__", None)))
+            self.add(module, ep.name, _ep_origin(dist, ep))
 
-    unknown = [n for n in blocked if n not in seen]
-    if unknown and builtins:
-        n = unknown[0]
-        where = "--disable" if n in disable else "CAPI_AUDIT_DISABLE_PLUGINS"
-        raise PluginUsageError(f"{where} {n}: no plugin has this name{did_you_mean(n, seen)}"
-                               f" (plugins: {', '.join(sorted(seen)) or 'none'})")
-    if env_flag("CAPI_AUDIT_TRACE_PLUGINS"):
-        trace_hook_calls(pm)
-    return loaded
+    def spec(self, spec: str) -> None:
+        """``--plugin MODULE_OR_FILE``; a module that does not exist is a usage error."""
+        if _is_file_spec(spec):
+            self.file(Path(spec))
+            return
+        try:
+            module = importlib.import_module(spec)
+        except ModuleNotFoundError as exc:
+            if exc.name and (spec == exc.name or spec.startswith(exc.name + ".")):
+                raise PluginUsageError(f"--plugin {spec}: no module named {exc.name!r}") from exc
+            self.problem(spec, "import", exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            self.problem(spec, "import", exc)
+            return
+        name = getattr(module, "PLUGIN_NAME", None) or module.__name__.rsplit(".", 1)[-1]
+        self.add(module, name, PluginOrigin(name, "module", spec, getattr(module, "__version__", None)))
+
+    def file(self, path: Path) -> None:
+        try:
+            module = _import_file(path)
+        except Exception as exc:  # noqa: BLE001 - plugin code
+            self.problem(path.stem, "import", exc)
+            return
+        name = getattr(module, "PLUGIN_NAME", None) or path.stem
+        self.add(module, name, PluginOrigin(name, "file", str(path.resolve()), getattr(module, "__version__", None)))
+
+
+def _is_builtin(dist, ep) -> bool:
+    """One of our own entry points (the same distribution may be found twice)."""
+    return _dist_name(dist) == DISTRIBUTION and ep.name in BUILTIN_PLUGINS
+
+
+def _ep_origin(dist, ep) -> PluginOrigin:
+    return PluginOrigin(ep.name, "entry point", f"{dist.metadata['Name']} ({ep.value})", dist.version)
 
 
 def _dist_name(dist) -> str:
@@ -255,17 +292,6 @@ def _traced(function, plugin: str, hook: str, out):
 
     wrapper._capi_traced = True
     return wrapper
-
-
-def _register(pm, module: ModuleType, name: str, problem) -> bool:
-    if pm.is_registered(module):
-        return False
-    try:
-        pm.register(module, name=name)
-    except Exception as exc:  # noqa: BLE001 - e.g. PluginValidationError
-        problem(name, "register", exc)
-        return False
-    return True
 
 
 def _is_file_spec(spec: str) -> bool:

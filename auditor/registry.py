@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 import polars as pl
 
+from .plugin_manager import BUILTIN_PLUGINS
 from .problems import PluginProblem, describe
 
 if TYPE_CHECKING:
@@ -265,11 +266,7 @@ class Registry:
         ``protected`` plugin (default: the built-ins) is refused as a whole:
         it cannot silently replace how built-in formats are read or judged.
         """
-        if protected is None:
-            from .plugin_manager import BUILTIN_PLUGINS
-
-            protected = BUILTIN_PLUGINS
-        reg = cls(_protected=frozenset(protected))
+        reg = cls(_protected=frozenset(BUILTIN_PLUGINS if protected is None else protected))
         hooks = pm.hook
         for impl in hooks.capi_auditor_register_sources.get_hookimpls():
             reg._call(impl, "register_sources", lambda obj, p=impl.plugin_name: reg._add_source(obj, p))
