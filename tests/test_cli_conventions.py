@@ -129,3 +129,23 @@ def test_summary_line_goes_to_stderr_beside_json_and_names_the_exit_reason(cli):
         "capi-audit: 1 critical, 0 high, 0 medium, 0 low, 0 info in 1 account — exit 0 (fail-on never)")
     res = cli("audit", str(LOG), *PLUG, "--format", "json", "--no-db", "--disable", "connection_health")
     assert res.stderr.strip().splitlines()[-1].endswith("in 0 accounts — exit 0 (nothing at or above high)")
+
+
+def test_progress_bar_is_cleared_when_the_audit_ends(cli, monkeypatch):
+    """On a terminal the bar is drawn on stderr, then erased before the summary line."""
+    import io
+
+    from rich.console import Console
+
+    import auditor.cli.audit as audit_module
+
+    screen = io.StringIO()
+    monkeypatch.setattr(audit_module, "err", Console(file=screen, force_terminal=True, width=100, highlight=False))
+    res = cli("audit", str(SAMPLES / "graph_api"), "--format", "json", "--no-db", "--fail-on", "never")
+    assert res.exit_code == 0
+    drawn = screen.getvalue()
+    assert "auditing" in drawn
+    after_bar = drawn[drawn.rindex("auditing"):]
+    erased, summary = after_bar.split("capi-audit: ", 1)
+    assert "\x1b[2K" in erased  # the bar's line is erased
+    assert summary.startswith(tuple("0123456789")) and " — exit 0 (fail-on never)" in summary
