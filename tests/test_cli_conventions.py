@@ -149,3 +149,15 @@ def test_progress_bar_is_cleared_when_the_audit_ends(cli, monkeypatch):
     erased, summary = after_bar.split("capi-audit: ", 1)
     assert "\x1b[2K" in erased  # the bar's line is erased
     assert summary.startswith(tuple("0123456789")) and " — exit 0 (fail-on never)" in summary
+
+
+def test_ruleset_mistakes_suggest_the_closest_id_key_or_name(cli, tmp_path):
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("extends: default\nrules:\n  token-expird:\n    severity: low\n")
+    res = cli("audit", "no-such-logs/", "--ruleset", str(typo), "--no-db")
+    assert res.exit_code == 2 and "rules.token-expird: new row is missing" in res.stderr
+    assert "(did you mean 'token-expired'?)" in res.stderr
+    key = tmp_path / "key.yaml"
+    key.write_text("extends: default\nrules:\n  token-expired:\n    severty: low\n")
+    assert "severty: unknown key (did you mean 'severity'?)" in cli("rules", "--ruleset", str(key)).stderr
+    assert "(did you mean 'default'?)" in cli("rules", "--ruleset", "defualt").stderr

@@ -50,7 +50,7 @@ PluginsDirOpt = Annotated[Optional[Path], typer.Option(
 DisableOpt = Annotated[Optional[list[str]], typer.Option(
     "--disable", help="Do not load the plugin with this name (repeatable; also CAPI_AUDIT_DISABLE_PLUGINS=a,b).")]
 RulesetOpt = Annotated[Optional[str], typer.Option(
-    "--ruleset", "-r", help="Built-in ruleset name or a YAML file [default: default].", envvar="CAPI_AUDIT_RULESET", show_envvar=True)]
+    "--ruleset", "-r", help="Built-in ruleset name or a YAML file (default: the built-in 'default').", envvar="CAPI_AUDIT_RULESET", show_envvar=True)]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) when a plugin fails instead of reporting it and going on.", envvar="CAPI_AUDIT_STRICT")]
 
 # the store
