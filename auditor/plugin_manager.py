@@ -281,13 +281,17 @@ def trace_hook_calls(pm: pluggy.PluginManager, out=None) -> None:
 
 
 def _traced(function, plugin: str, hook: str, out):
+    from .redact import redact_text
+
+    def say(text: str) -> None:
+        print(redact_text(f"capi-audit trace: {plugin}: {text}"), file=out or sys.stderr, flush=True)
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        names = ", ".join([*(repr(a) for a in args), *kwargs])
-        print(f"capi-audit trace: {plugin}: {hook}({names})", file=out or sys.stderr, flush=True)
+        say(f"{hook}({', '.join([*(repr(a) for a in args), *kwargs])})")
         result = function(*args, **kwargs)
         if result is not None:
-            print(f"capi-audit trace: {plugin}: {hook} -> {result!r}", file=out or sys.stderr, flush=True)
+            say(f"{hook} -> {result!r}")
         return result
 
     wrapper._capi_traced = True

@@ -95,3 +95,12 @@ def test_config_mistakes_are_usage_errors(cli, tmp_path):
     (tmp_path / "capi-audit.toml").write_text('disable = ["woocomerce"]\n')
     res = cli("plugins")
     assert res.exit_code == 2 and "did you mean 'woocommerce'?" in res.stderr
+
+
+def test_watch_takes_its_settings_from_the_file_too(cli, tmp_path, monkeypatch):
+    (tmp_path / "capi-audit.toml").write_text('alert-webhook-env = "TEAM_HOOK"\nmin-severity = "high"\n')
+    monkeypatch.setenv("TEAM_HOOK", "ftp://hooks.example.com/T000/B000/XXXX")
+    # a missing path: if the file's webhook were not applied, this exits 2 for the path (never hangs)
+    res = cli("watch", str(tmp_path / "missing.log"))
+    assert res.exit_code == 2 and "--alert-webhook must be an http:// or https:// URL" in res.stderr
+    assert "XXXX" not in res.stderr
