@@ -161,3 +161,29 @@ def test_ruleset_mistakes_suggest_the_closest_id_key_or_name(cli, tmp_path):
     key.write_text("extends: default\nrules:\n  token-expired:\n    severty: low\n")
     assert "severty: unknown key (did you mean 'severity'?)" in cli("rules", "--ruleset", str(key)).stderr
     assert "(did you mean 'default'?)" in cli("rules", "--ruleset", "defualt").stderr
+
+
+def test_cli_package_has_one_declaration_per_shared_option_and_no_cycle():
+    """Options shared by commands are declared once (watch used to re-declare eight
+    word for word), and command modules never import the app that assembles them."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(auditor.__file__).parent / "cli"
+    declared: dict[str, int] = {}
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Option" and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant):
+                    declared[first.value] = declared.get(first.value, 0) + 1
+            if path.name not in ("__init__.py", "application.py") and isinstance(node, ast.ImportFrom):
+                assert node.module not in ("application", "auditor.cli", "auditor.cli.application"), path.name
+                if node.level == 1 and node.module is None:  # from . import sibling
+                    assert not {a.name for a in node.names} & {"app", "main", "application"}, path.name
+    shared = ("--ruleset", "--plugin", "--plugins-dir", "--disable", "--db", "--source", "--site-timezone",
+              "--set", "--shopify-secret", "--config", "--strict", "--no-db")
+    assert {name: declared.get(name) for name in shared} == dict.fromkeys(shared, 1)
+    for path in sorted((Path(auditor.__file__).parent / "watch").glob("*.py")):
+        assert "auditor.cli" not in path.read_text() and "..cli" not in path.read_text(), path.name
