@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 import polars as pl
 
+from .plugin_manager import BUILTIN_PLUGINS
 from .problems import PluginProblem, describe
 
 if TYPE_CHECKING:
@@ -102,6 +103,9 @@ class Source:
         on disk, so finalizing a multi-GB source costs a few columns of memory.
         Empty (the default): ``finalize`` gets every column and may add or drop
         rows, at the cost of holding the whole source in memory.
+    :param options: the ``ctx.options`` keys this source reads (``--set KEY=VALUE``,
+        ``site_timezone``...).  The command line refuses a ``--set`` key no
+        loaded source declares, before reading any input.
     :param thread_safe_parse: ``parse`` keeps no state between batches (it only
         reads ``ctx.options`` and calls ``ctx.note``), so the core may parse two
         batches of a file at once on two cores.  Results are still taken in
@@ -117,9 +121,12 @@ class Source:
     finalize_columns: tuple[str, ...] = ()
     description: str = ""
     thread_safe_parse: bool = False
+    options: tuple[str, ...] = ()
     plugin: str = ""
 
     def validate(self) -> None:
+        if isinstance(self.options, str) or not all(isinstance(o, str) for o in self.options):
+            raise ValueError(f"source {self.name!r}: options must be a tuple of option names")
         if not _NAME.match(self.name):
             raise ValueError(f"source name {self.name!r} must be lowercase letters, digits, '_' or '-'")
         if self.framing not in ("lines", "entries", "document"):
@@ -247,12 +254,19 @@ class Registry:
     checks: dict[str, Check] = field(default_factory=dict)
     ruleset_files: list[tuple[str, str]] = field(default_factory=list)
     problems: list[PluginProblem] = field(default_factory=list)
+    _protected: frozenset[str] = field(default=frozenset(), repr=False)
+    _refused: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def collect(cls, pm: "pluggy.PluginManager") -> "Registry":
+    def collect(cls, pm: "pluggy.PluginManager", protected: Iterable[str] | None = None) -> "Registry":
         """Call the registration hooks one implementation at a time, so one
-        broken plugin is named and skipped instead of breaking the others."""
-        reg = cls()
+        broken plugin is named and skipped instead of breaking the others.
+
+        A plugin that registers a source or check under a name of a
+        ``protected`` plugin (default: the built-ins) is refused as a whole:
+        it cannot silently replace how built-in formats are read or judged.
+        """
+        reg = cls(_protected=frozenset(BUILTIN_PLUGINS if protected is None else protected))
         hooks = pm.hook
         for impl in hooks.capi_auditor_register_sources.get_hookimpls():
             reg._call(impl, "register_sources", lambda obj, p=impl.plugin_name: reg._add_source(obj, p))
@@ -264,7 +278,24 @@ class Registry:
                 reg.ruleset_files.extend((impl.plugin_name, str(f)) for f in files)
             except Exception as exc:  # noqa: BLE001 - plugin code
                 reg.problems.append(PluginProblem(impl.plugin_name, "ruleset_files", describe(exc)))
+        reg._drop_refused()
         return reg
+
+    def _clash(self, what: str, name: str, held_by: str, plugin: str) -> str | None:
+        """When a plugin takes a protected plugin's source or check name, refuse
+        the unprotected one: ``"skip"`` the new object or ``"replace"`` the old."""
+        if (held_by in self._protected) == (plugin in self._protected):
+            return None
+        intruder, owner = (plugin, held_by) if held_by in self._protected else (held_by, plugin)
+        self._refused.setdefault(intruder, f"its {what} {name!r} has the name of a built-in {what} (plugin {owner})")
+        return "skip" if intruder == plugin else "replace"
+
+    def _drop_refused(self) -> None:
+        for plugin, why in sorted(self._refused.items()):
+            self.sources = {k: v for k, v in self.sources.items() if v.plugin != plugin}
+            self.checks = {k: v for k, v in self.checks.items() if v.plugin != plugin}
+            self.ruleset_files = [(p, f) for p, f in self.ruleset_files if p != plugin]
+            self.problems.append(PluginProblem(plugin, "register", f"refused: {why}; rename it"))
 
     def _call(self, impl: Any, what: str, register: Callable[[Any], None]) -> None:
         try:
@@ -276,7 +307,10 @@ class Registry:
         if not isinstance(source, Source):
             raise TypeError(f"register() for sources expects auditor.Source, got {type(source).__name__}")
         source.validate()
-        if source.name in self.sources:
+        clash = self._clash("source", source.name, self.sources[source.name].plugin, plugin) if source.name in self.sources else None
+        if clash == "skip":
+            return
+        if source.name in self.sources and clash is None:
             raise ValueError(f"source {source.name!r} already registered by {self.sources[source.name].plugin}")
         self.sources[source.name] = replace(source, plugin=plugin)
 
@@ -284,6 +318,9 @@ class Registry:
         if not isinstance(check, Check):
             raise TypeError(f"register() for checks expects auditor.Check, got {type(check).__name__}")
         check.validate()
-        if check.name in self.checks:
+        clash = self._clash("check", check.name, self.checks[check.name].plugin, plugin) if check.name in self.checks else None
+        if clash == "skip":
+            return
+        if check.name in self.checks and clash is None:
             raise ValueError(f"check {check.name!r} already registered by {self.checks[check.name].plugin}")
         self.checks[check.name] = replace(check, plugin=plugin)

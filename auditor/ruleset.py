@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .findings import SEVERITIES
+from .suggest import did_you_mean
 
 TEXT_KEYS = ("title", "problem", "cause", "verify", "fix", "validate", "evidence")
 ROW_KEYS = (*TEXT_KEYS, "severity", "enabled", "thresholds", "questions")
@@ -113,20 +114,21 @@ def _load_source(spec: str, base_dir: Path | None = None) -> tuple[dict[str, Any
     if spec in builtin_names():
         text = resources.files(BUILTIN_PACKAGE).joinpath(f"{spec}.yaml").read_text(encoding="utf-8")
         return _read_yaml(text, f"rulesets/{spec}.yaml"), f"rulesets/{spec}.yaml", None
-    raise RulesetError(f"{spec}: no such ruleset file or built-in ruleset (built-in: {', '.join(builtin_names())})")
+    raise RulesetError(f"{spec}: no such ruleset file or built-in ruleset{did_you_mean(spec, builtin_names())}"
+                       f" (built-in: {', '.join(builtin_names())})")
 
 
-def _check_row(rule_id: str, row: Any, origin: str, *, complete: bool) -> dict[str, Any]:
+def _check_row(rule_id: str, row: Any, origin: str, *, complete: bool, hint: str = "") -> dict[str, Any]:
     where = f"{origin}: rules.{rule_id}"
     if not isinstance(row, dict):
         raise RulesetError(f"{where}: must be a mapping")
     for key in row:
         if key not in ROW_KEYS:
-            raise RulesetError(f"{where}.{key}: unknown key (allowed: {', '.join(ROW_KEYS)})")
+            raise RulesetError(f"{where}.{key}: unknown key{did_you_mean(str(key), ROW_KEYS)} (allowed: {', '.join(ROW_KEYS)})")
     if complete:
         missing = [k for k in ROW_KEYS if k not in row and k not in OPTIONAL_KEYS]
         if missing:
-            raise RulesetError(f"{where}: new row is missing {', '.join(missing)}")
+            raise RulesetError(f"{where}: new row is missing {', '.join(missing)}{hint}")
     if "severity" in row and row["severity"] not in SEVERITIES:
         raise RulesetError(f"{where}.severity: {row['severity']!r} is not one of {', '.join(SEVERITIES)}")
     if "enabled" in row and not isinstance(row["enabled"], bool):
@@ -169,7 +171,8 @@ def _apply(rows: dict[str, dict[str, Any]], data: dict[str, Any], origin: str, *
         exists = rule_id in rows
         if exists and not allow_override:
             raise RulesetError(f"{origin}: rules.{rule_id}: row already defined by {rows[rule_id]['origin']}")
-        row = _check_row(rule_id, row, origin, complete=not exists)
+        # an incomplete new row is most likely a mistyped id: name the closest
+        row = _check_row(rule_id, row, origin, complete=not exists, hint="" if exists else did_you_mean(rule_id, rows))
         if exists:
             merged = {**rows[rule_id], **{k: v for k, v in row.items() if k != "thresholds"}}
             if "thresholds" in row:

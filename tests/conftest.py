@@ -18,9 +18,25 @@ INHOUSE_PLUGIN = DATA / "plugins" / "inhouse_sender.py"
 
 @pytest.fixture(autouse=True)
 def _isolated_store(tmp_path, monkeypatch):
-    """Never write to the user's real history database from tests."""
+    """Never write to the user's real history database from tests, and never
+    depend on the machine: third-party plugins installed here are not loaded
+    (the built-ins are: they are the default plugin list), no user settings
+    from the environment or a configuration file in the working directory."""
     monkeypatch.setenv("CAPI_AUDIT_DB", f"sqlite:///{tmp_path / 'history.db'}")
-    monkeypatch.delenv("CAPI_AUDIT_DISABLE_PLUGINS", raising=False)
+    monkeypatch.setenv("CAPI_AUDIT_DISABLE_AUTOLOAD", "1")
+    for var in ENV_SETTINGS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+#: environment variables a user's shell may hold that change what the CLI does
+ENV_SETTINGS = (
+    "CAPI_AUDIT_DISABLE_PLUGINS", "CAPI_AUDIT_TRACE_PLUGINS", "CAPI_AUDIT_CONFIG", "CAPI_AUDIT_RULESET",
+    "CAPI_AUDIT_FAIL_ON", "CAPI_AUDIT_FORMAT", "CAPI_AUDIT_PLUGINS", "CAPI_AUDIT_PLUGINS_DIR", "CAPI_AUDIT_SOURCE",
+    "CAPI_AUDIT_SITE_TIMEZONE", "CAPI_AUDIT_STRICT", "SHOPIFY_WEBHOOK_SECRET", "CAPI_AUDIT_WEBHOOK",
+    "CAPI_AUDIT_WATCH_FORMAT", "CAPI_AUDIT_POLL", "CAPI_AUDIT_REMIND", "CAPI_AUDIT_RESOLVE_AFTER",
+    "CAPI_AUDIT_WINDOW", "CAPI_AUDIT_MIN_SEVERITY",
+)
 
 
 @pytest.fixture

@@ -68,9 +68,9 @@ def _mutate(lines: list[str], data) -> list[str]:
             out += [line, line]
         elif op == "flip" and line:
             at = data.draw(st.integers(0, len(line) - 1))
-            out.append(line[:at] + data.draw(st.characters()) + line[at + 1:])
+            out.append(line[:at] + data.draw(st.characters(codec="utf-8")) + line[at + 1:])  # decoded text has no lone surrogates
         elif op == "random":
-            out.append(data.draw(st.text(max_size=200)))
+            out.append(data.draw(st.text(st.characters(codec="utf-8"), max_size=200)))
     if data.draw(st.booleans()):
         out.insert(data.draw(st.integers(0, len(out))), data.draw(st.binary(max_size=64)).decode("latin-1"))
     return out

@@ -84,7 +84,7 @@ def test_wrong_schema_names_the_column(tmp_path, audit_json):
 def test_plugin_with_unknown_hook_argument_is_rejected(tmp_path):
     bad = tmp_path / "badhook.py"
     bad.write_text("from auditor import hookimpl\n@hookimpl\ndef capi_auditor_register_sources(register, colour):\n    pass\n")
-    loaded = load_plugins([str(bad)], autoload=False)
+    loaded = load_plugins([str(bad)], builtins=False, autoload=False)
     assert [p.plugin for p in loaded.problems] == ["badhook"]
     assert Registry.collect(loaded.pm).sources == {}
 

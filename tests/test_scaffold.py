@@ -19,8 +19,14 @@ from pathlib import Path
 import pytest
 
 
+def _autoload_env(**extra):
+    """This environment with third-party autoload on: these tests install one on purpose."""
+    env = {k: v for k, v in os.environ.items() if k != "CAPI_AUDIT_DISABLE_AUTOLOAD"}
+    return {**env, **extra}
+
+
 def _run(cmd, cwd=None, env=None):
-    res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(cmd, cwd=cwd, env=env or _autoload_env(), capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, f"{cmd}\n{res.stdout}\n{res.stderr}"
     return res
 
@@ -48,7 +54,7 @@ def test_plugins_new_project_tests_pass_and_install_as_plugin(cli, tmp_path):
     assert 'acme_store = "capi_auditor_acme_store"' in (root / "pyproject.toml").read_text()
 
     # 1. the generated test passes as generated
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = _autoload_env(PYTHONPATH=str(root))
     _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")], cwd=root, env=env)
 
     # 2. pip-install it into a fresh virtualenv
@@ -60,7 +66,7 @@ def test_plugins_new_project_tests_pass_and_install_as_plugin(cli, tmp_path):
     assert mine and mine[0]["origin"].startswith("entry point: capi-auditor-acme-store")
     assert mine[0]["sources"] == ["acme_store"] and mine[0]["checks"] == ["acme_store-sender-errors"]
     res = subprocess.run([str(py), "-m", "auditor", "audit", str(root / "sample_logs"), "--format", "json", "--no-db", "--quiet"],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=_autoload_env())
     report = json.loads(res.stdout)
     assert report["inputs"]["by_source"] == {"acme_store": 6}
     # the plugin's own row, and the built-in checks read its rows too (code 100 = payload-rejected)
@@ -78,7 +84,7 @@ def test_example_inhouse_plugin_installs_and_audits(tmp_path):
     # a copy: building the project writes egg-info next to its sources
     example = tmp_path / "capi-auditor-inhouse"
     shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "capi-auditor-inhouse", example)
-    env = {**os.environ, "PYTHONPATH": str(example)}
+    env = _autoload_env(PYTHONPATH=str(example))
     _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example / "tests")], cwd=example, env=env)
     py = install_in_fresh_venv(example, tmp_path / "fresh")
     listing = json.loads(_run([str(py), "-m", "auditor", "plugins", "--json"]).stdout)
@@ -86,7 +92,7 @@ def test_example_inhouse_plugin_installs_and_audits(tmp_path):
     assert mine["sources"] == ["inhouse_orders", "inhouse_sender"]
     assert mine["origin"].startswith("entry point: capi-auditor-inhouse")
     res = subprocess.run([str(py), "-m", "auditor", "audit", str(example / "sample_logs"), "--format", "json", "--no-db", "--quiet"],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=_autoload_env())
     report = json.loads(res.stdout)
     assert report["inputs"]["by_source"] == {"inhouse_orders": 4, "inhouse_sender": 8}
     (token,) = [f for f in report["findings"] if f["rule"] == "token-expired"]
@@ -102,3 +108,29 @@ def test_every_hook_is_documented_in_the_guide(hook):
 
     params = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
     assert f"### `{hook}({params})`" in guide
+
+
+def test_scaffold_claims_no_built_in_format(cli, tmp_path):
+    """Installing a fresh scaffold must not take files from the built-in sources:
+    its sniff scores 0 on every sample and test fixture, and its own sample only."""
+    import importlib.util
+
+    assert cli("plugins", "new", "mystore", "--dir", str(tmp_path)).exit_code == 0
+    root = tmp_path / "capi-auditor-mystore"
+    spec = importlib.util.spec_from_file_location("scaffolded_mystore", root / "capi_auditor_mystore" / "__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    repo = Path(__file__).resolve().parents[1]
+    claimed = [p for folder in (repo / "sample_logs", repo / "tests" / "data") for p in sorted(folder.rglob("*"))
+               if p.is_file() and module.sniff(p.name, p.read_bytes()[:65536]) > 0]
+    assert claimed == []
+    own = root / "sample_logs" / "mystore-sender.jsonl"
+    assert module.sniff(own.name, own.read_bytes()) > 0
+
+
+def test_scaffold_refuses_names_of_built_ins(cli, tmp_path):
+    for name in ("woocommerce", "Graph API", "payload_quality"):
+        res = cli("plugins", "new", name, "--dir", str(tmp_path))
+        assert res.exit_code == 2, name
+        assert "already the name of a loaded plugin, source or check" in res.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -26,7 +26,7 @@ from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
 from auditor.ruleset import load_ruleset
 from auditor.store import get_engine
-from auditor.watch.cli import parse_duration
+from auditor.cli.watch import parse_duration
 from auditor.watch.framing import entry_regex, ready_bytes
 from auditor.watch.runner import WatchConfig, Watcher
 

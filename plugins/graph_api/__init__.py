@@ -80,6 +80,7 @@ SOURCE = Source(
     finalize=finalize,
     finalize_columns=("file", "pixel_id", "account"),
     thread_safe_parse=True,  # parse keeps no state between batches (notes are locked)
+    options=("site_timezone", "pixel_id"),
     framing="entries",
     entry_start=ENTRY_START,
     description="Graph API /events responses: NDJSON (bare or wrapped), '<timestamp> <json>' lines, "
@@ -92,6 +93,7 @@ ARRAY_SOURCE = Source(
     finalize=finalize,
     finalize_columns=("file", "pixel_id", "account"),
     framing="document",
+    options=("site_timezone", "pixel_id"),
     description="JSON array export (gcloud --format=json style, maybe .json.gz) of Graph API /events responses",
 )
 

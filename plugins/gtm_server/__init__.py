@@ -53,6 +53,7 @@ SOURCE = Source(
     framing="entries",
     entry_start=ENTRY_START,
     thread_safe_parse=True,  # per-batch work only; the skipped counts are shared under ctx.lock
+    options=("pixel_id", "gtm_link_seconds"),
     sniff=sniff,
     parse=parse,
     finalize=finalize,

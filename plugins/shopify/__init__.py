@@ -50,6 +50,7 @@ SOURCE = Source(
     name="shopify",
     framing="document",
     thread_safe_parse=True,  # per-batch work only; the skipped-topics count is shared under ctx.lock
+    options=("shopify_secret", "shop"),
     sniff=sniff,
     parse=parse,
     finalize=finalize,

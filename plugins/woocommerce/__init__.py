@@ -40,6 +40,7 @@ SOURCE = Source(
     finalize=finalize,
     finalize_columns=FINALIZE_COLUMNS,
     thread_safe_parse=True,  # parse keeps no state between batches
+    options=("site_timezone",),
     description="Meta for WooCommerce plugin logs (wc-logs/facebook_for_woocommerce-*.log)",
 )
 

@@ -17,15 +17,11 @@ assumed.  Every decision is written to ``ctx.note``.
 
 from __future__ import annotations
 
-import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import polars as pl
 
 from auditor.frames import chunked_like
+from auditor.zones import parse_zone
 
-_FIXED = re.compile(r"^(?:UTC|GMT)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-_UTC_NAMES = {"utc", "gmt", "z", "etc/utc", "etc/gmt", "+00:00", "-00:00", "+0000"}
 #: Offsets (minutes) of real zones that are not whole hours.
 _FRACTIONAL = {-570, -210, -150, 210, 270, 330, 345, 390, 525, 570, 630, 765, 825}
 #: Largest |header - event_time| taken as evidence (UTC-12 .. UTC+14, plus slack).
@@ -42,22 +38,6 @@ def fmt_offset(minutes: int) -> str:
     sign = "+" if minutes > 0 else "-"
     h, m = divmod(abs(minutes), 60)
     return f"UTC{sign}{h}" + (f":{m:02d}" if m else "")
-
-
-def parse_zone(value: str) -> tuple[str, object] | None:
-    """``("iana", name)``, ``("fixed", minutes)`` or ``None`` if unusable."""
-    s = str(value).strip()
-    if s.lower() in _UTC_NAMES:
-        return ("fixed", 0)
-    m = _FIXED.match(s)
-    if m:
-        minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
-        return ("fixed", -minutes if m.group(1) == "-" else minutes)
-    try:
-        ZoneInfo(s)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return ("iana", s)
 
 
 def _files(names: list[str], limit: int = 3) -> str:

@@ -1,16 +1,26 @@
-"""``capi-audit watch PATH...``: the Typer command (added by :func:`register`)."""
+"""``capi-audit watch PATH...``: follow logs live and alert as problems start and stop.
+
+Shares its loading and input options with ``audit`` (:mod:`.options`); what is
+here is only what following files needs.
+"""
 
 from __future__ import annotations
 
 import re
 import signal
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ..findings import SEVERITIES
+from ..ingest.inputs import InputError
+from ..redact import redact_text
+from . import loading
+from .errors import err, fail
+from .options import (
+    ConfigOpt, DbOpt, DisableOpt, MinSeverity, PluginOpt, PluginsDirOpt, RulesetOpt, SetOpt, ShopifySecretOpt,
+    SiteTimezoneOpt, SourceOpt,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -29,59 +39,42 @@ class WatchFormat(str, Enum):
     jsonl = "jsonl"
 
 
-class MinSeverity(str, Enum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
-    info = "info"
-
-
-assert tuple(m.value for m in MinSeverity) == SEVERITIES
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``watch`` command to the ``capi-audit`` app."""
-    app.command("watch")(watch_cmd)
-
-
-def watch_cmd(
+def watch_command(
     paths: Annotated[list[str], typer.Argument(help="Log files, directories (followed recursively) or globs to follow.")],
-    format: Annotated[WatchFormat, typer.Option("--format", "-f", help="text: one human line per alert; jsonl: one JSON object per alert (report finding fields plus state).", case_sensitive=False)] = WatchFormat.text,
-    poll: Annotated[bool, typer.Option("--poll", help="Poll with stat() instead of native notifications (NFS/CIFS, containers, bind mounts).")] = False,
+    format: Annotated[WatchFormat, typer.Option("--format", "-f", help="text: one human line per alert; jsonl: one JSON object per alert (report finding fields plus state).", case_sensitive=False, envvar="CAPI_AUDIT_WATCH_FORMAT")] = WatchFormat.text,
+    poll: Annotated[bool, typer.Option("--poll", help="Poll with stat() instead of native notifications (NFS/CIFS, containers, bind mounts).", envvar="CAPI_AUDIT_POLL")] = False,
     from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Read files that exist at start-up from their beginning (default: from their end).")] = False,
-    remind: Annotated[str, typer.Option("--remind", help="Repeat a firing alert at most this often (e.g. 30m, 2h; 0 = never).")] = "30m",
-    resolve_after: Annotated[str, typer.Option("--resolve-after", help="Resolve a firing alert only after its problem looked over this long (intermittent failures stay one alert).")] = "60s",
-    alert_webhook: Annotated[Optional[str], typer.Option("--alert-webhook", help="POST each alert as JSON ({'text': ..., 'alert': {...}}, Slack-compatible) to this URL.", envvar="CAPI_AUDIT_WEBHOOK")] = None,
-    window: Annotated[str, typer.Option("--window", help="Sliding window of recent rows the checks are evaluated over.")] = "60m",
+    remind: Annotated[str, typer.Option("--remind", help="Repeat a firing alert at most this often (e.g. 30m, 2h; 0 = never).", envvar="CAPI_AUDIT_REMIND")] = "30m",
+    resolve_after: Annotated[str, typer.Option("--resolve-after", help="Resolve a firing alert only after its problem looked over this long (intermittent failures stay one alert).", envvar="CAPI_AUDIT_RESOLVE_AFTER")] = "60s",
+    alert_webhook: Annotated[Optional[str], typer.Option("--alert-webhook", help="POST each alert as JSON ({'text': ..., 'alert': {...}}, Slack-compatible) to this URL.", envvar="CAPI_AUDIT_WEBHOOK", show_envvar=True)] = None,
+    window: Annotated[str, typer.Option("--window", help="Sliding window of recent rows the checks are evaluated over.", envvar="CAPI_AUDIT_WINDOW")] = "60m",
     window_rows: Annotated[int, typer.Option("--window-rows", help="Most rows kept in the window (oldest leave first).", min=1000)] = 200_000,
-    min_severity: Annotated[MinSeverity, typer.Option("--min-severity", help="Alert on findings of at least this severity.", case_sensitive=False)] = MinSeverity.low,
+    min_severity: Annotated[MinSeverity, typer.Option("--min-severity", help="Alert on findings of at least this severity.", case_sensitive=False, envvar="CAPI_AUDIT_MIN_SEVERITY")] = MinSeverity.low,
     quiet_period: Annotated[str, typer.Option("--quiet-period", help="A multi-line entry is complete after the file was quiet this long (or at the next entry header).")] = "1s",
     tick: Annotated[str, typer.Option("--tick", help="Re-evaluate at least this often, so silences alert without new lines.")] = "5s",
     scan_interval: Annotated[str, typer.Option("--scan-interval", help="Safety re-scan of the watched paths for missed events.")] = "10s",
     poll_interval: Annotated[str, typer.Option("--poll-interval", help="stat() interval of --poll.")] = "1s",
     rotate_wait: Annotated[str, typer.Option("--rotate-wait", help="Keep reading a rotated or deleted file this long after its last write.")] = "5s",
-    source: Annotated[Optional[str], typer.Option("--source", help="Read every file with this source (skip content sniffing).")] = None,
-    site_timezone: Annotated[Optional[str], typer.Option("--site-timezone", help="Time zone of logs written in site-local time (IANA name or +HH:MM); default: inferred.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Source option KEY=VALUE (repeatable).")] = None,
-    ruleset: Annotated[str, typer.Option("--ruleset", "-r", help="Built-in ruleset name or a YAML file.", envvar="CAPI_AUDIT_RULESET")] = "default",
-    plugin: Annotated[Optional[list[str]], typer.Option("--plugin", "-p", help="Load a plugin module or .py file (repeatable).")] = None,
-    plugins_dir: Annotated[Optional[Path], typer.Option("--plugins-dir", help="Load every *.py in this directory as a plugin.", file_okay=False)] = None,
-    disable: Annotated[Optional[list[str]], typer.Option("--disable", help="Do not load the plugin with this name (repeatable).")] = None,
-    db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of the store holding checkpoints and alerts (default: SQLite in the user data dir).", envvar="CAPI_AUDIT_DB")] = None,
+    source: SourceOpt = None,
+    site_timezone: SiteTimezoneOpt = None,
+    shopify_secret: ShopifySecretOpt = None,
+    set_: SetOpt = None,
+    ruleset: RulesetOpt = None,
+    plugin: PluginOpt = None,
+    plugins_dir: PluginsDirOpt = None,
+    disable: DisableOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,  # noqa: ARG001 - read by the app before the command (auditor.cli.config)
 ) -> None:
     """Follow connector logs live and alert as problems start, continue and stop.
 
     Checkpoints and alerts are stored with the audit history, so a restart
     (even after kill -9) neither loses nor repeats a line or an alert.
     """
-    from ..cli import _parse_sets, _registry, _ruleset, err, fail
-    from ..ingest.inputs import InputError
-    from ..redact import redact_text
     from ..store import get_engine
-    from .persist import StoreBusy
-    from .runner import WatchConfig, Watcher
-    from .tailer import make_specs
+    from ..watch.persist import StoreBusy
+    from ..watch.runner import WatchConfig, Watcher
+    from ..watch.tailer import make_specs
 
     try:
         remind_s = parse_duration(remind, "--remind")
@@ -95,13 +88,10 @@ def watch_cmd(
         )
     except typer.BadParameter as exc:
         fail(str(exc))
-    registry = _registry(plugin, plugins_dir, disable, False)
-    rules = _ruleset(ruleset, registry)
-    if source and source not in registry.sources:
-        fail(f"--source {source}: no such source (available: {', '.join(sorted(registry.sources)) or 'none'})")
-    cfg.options = _parse_sets(set_)
-    if site_timezone:
-        cfg.options["site_timezone"] = site_timezone
+    registry = loading.registry_for(loading.PluginChoice(plugin, plugins_dir, disable))
+    rules = loading.ruleset(ruleset, registry)
+    loading.check_source(source, registry)
+    cfg.options = loading.source_options(set_, registry, site_timezone=site_timezone, shopify_secret=shopify_secret)
     if alert_webhook and not re.match(r"^https?://", alert_webhook):
         fail("--alert-webhook must be an http:// or https:// URL")
     try:
