@@ -165,11 +165,17 @@ def test_sniffing_keeps_payload_files_and_response_logs_apart():
     assert capi_payload.sniff("x.ndjson", b'{"events_received":1}\n') == 0.0
 
 
+def test_audit_without_a_pixel_says_how_to_name_it():
+    report = audit_text({"shop/sender.ndjson": read("sender.ndjson")})
+    assert any("name no pixel" in n and "--set pixel_id" in n for n in report["notes"])
+
+
 def test_audit_applies_the_payload_checks_and_keeps_secrets_out():
+    # bare payloads name no pixel: the user names it (--set pixel_id=ID)
     report = audit_text({
         "shop/pageview-request.json": read("pageview-request.json"),
         "shop/sender.ndjson": read("sender.ndjson"),
-    })
+    }, options={"pixel_id": "826718561974990"})
     assert report["inputs"]["by_source"] == {"capi_payload": 7}
     rules = {f["rule"] for f in report["findings"]}
     assert {"pii-unhashed", "test-event-code-in-production", "event-time-wrong", "payload-rejected"} <= rules
