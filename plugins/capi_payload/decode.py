@@ -83,7 +83,11 @@ def _flatten(d: pl.Expr, data: pl.Expr) -> list[pl.Expr]:
 
 def decode_records(recs: pl.DataFrame) -> pl.DataFrame:
     """``rid, rec`` -> ``rid`` + :data:`FLAT` (``data`` a list of event structs)."""
-    decoded = recs.select("rid", safe_json_decode(recs.get_column("rec"), RECORD).alias("d"))
+    # only text shaped like one object is decoded: junk never costs a decode
+    # (safe_json_decode bisects around bad rows within a budget of calls)
+    rec = pl.col("rec").str.strip_chars()
+    shaped = recs.select("rid", pl.when(rec.str.starts_with("{") & rec.str.ends_with("}")).then(rec).alias("rec"))
+    decoded = shaped.select("rid", safe_json_decode(shaped.get_column("rec"), RECORD).alias("d"))
     d = pl.col("d")
     data = pl.coalesce([d.struct.field("data"), *(d.struct.field(k).struct.field("data") for k in REQUEST_KEYS)])
     out = decoded.select("rid", *_flatten(d, data))

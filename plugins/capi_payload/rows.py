@@ -79,7 +79,7 @@ def records_to_rows(recs: pl.DataFrame, flat: pl.DataFrame, ctx: ParseContext) -
     answers = _response_rows(df.filter(c("_resp")))
     rejects = df.filter(~c("_req") & ~c("_resp")).select(
         "file", "line",
-        pl.when(c("_valid").not_()).then(pl.lit("not a JSON object of a CAPI request or response (malformed or cut?)"))
+        pl.when(c("_valid").not_()).then(pl.lit("not a CAPI request or response of the expected shape (malformed, cut, or a field of the wrong type)"))
         .when(c("data").is_not_null()).then(pl.lit("CAPI request without events in 'data'"))
         .otherwise(pl.lit("JSON object that is neither a CAPI request nor a Graph response"))
         .alias("reason"),

@@ -83,6 +83,7 @@ def records_to_rows(rec: pl.DataFrame) -> pl.DataFrame:
     first_line = msg.str.extract(r"^([^\n]*)", 1)
     message = (
         pl.when(is_sending).then(pl.lit("Sending event ") + pl.coalesce(sending.struct.field("name"), pl.lit("(no name)")))
+        .when(msg == "").then(pl.lit("(empty message)"))
         .when(msg.str.contains(SWALLOWED)).then(pl.lit("exception logged as {} (json_encode of an exception: its text is lost)"))
         .otherwise(msg.str.replace_all(r"\s+", " ").str.replace_all(r"(https?://[^\s?#`]+)\?[^\s`]*", "${1}?…"))
     )
