@@ -1860,9 +1860,8 @@ def readme_files_extra(a, sz, facts):
         for rel in C["files"]:
             a("| `%s` | %s | WC file handler v2, plugin %s, ISO entries without CONTEXT (agency client %s) | %s |" % (rel, sz(rel), C["shop"].plugin, key.upper(), C["shop"].pixel))
     P, M = facts["payloads"], facts["magento"]
-    pdesc = ("bare CAPI payloads `{\"data\": [...], \"partner_agent\", \"access_token\"}` one per line, each followed by the saved response line",
-             "wrapped NDJSON `{\"sent_at\", \"url\", \"status\", \"request\", \"response\"}`",
-             "one payload pretty-printed (`json.dumps(indent=2)`), no time, no pixel (taken from the folder)")
+    pdesc = ("wrapped NDJSON `{\"ts\": <epoch ms>, \"pixel_id\", \"payload\": {\"data\": [...], \"partner_agent\", \"access_token\"}, \"response\"}`",
+             "wrapped NDJSON `{\"sent_at\": <ISO ms Z>, \"url\", \"status\", \"request\", \"response\"}`")
     for rel, d in zip(P["files"], pdesc):
         a("| `%s` | %s | %s | %s |" % (rel, sz(rel), d, PIXEL_PAYLOADS))
     mdesc = ("Monolog 2 `[ISO+00:00] FBE.INFO: …  [] []`, rotated by logrotate (gzip)",
@@ -1962,11 +1961,11 @@ def readme_stories_extra(a, facts):
     a("## 9. In-house sender with saved payloads – pixel %s" % PIXEL_PAYLOADS)
     a("")
     a("A Node sender of `%s` keeps every request it posts (with its access token, which the auditor never reads)." % PAYLOAD_SHOP)
-    a("14 Sep: the bare payload per line, the Graph response on the next line; 15 Sep (after a rewrite): wrapper objects with")
-    a("`sent_at`, the Graph url and the response inside.  %d server events from %s to %s, every one answered `events_received: 1`." % (
+    a("14 Sep: `{\"ts\": <epoch ms>, \"pixel_id\", \"payload\", \"response\"}`; 15 Sep (after a rewrite): `{\"sent_at\", \"url\", \"status\",")
+    a("\"request\", \"response\"}`.  %d server events from %s to %s, every one answered `events_received: 1`." % (
         P["events"], iso_z(P["first"]), iso_z(P["last"])))
-    a("Purchases carry hashed `em`/`ph` until the rewrite; after it `ph` is the clear phone number (%d Purchases). The debug dump" % P["clear_ph"])
-    a("`last-request.json` repeats the last request (a %s).  **Expected diagnosis: pii-unhashed (phone).**" % P["dump_event"])
+    a("Purchases carry hashed `em`/`ph` until the rewrite; after it `ph` is the clear phone number (%d Purchases)." % P["clear_ph"])
+    a("**Expected diagnosis: pii-unhashed (phone).**")
     a("")
     a("## 10. Magento 2 with Meta's extension – pixel %s" % PIXEL_MAGENTO)
     a("")
@@ -1998,12 +1997,13 @@ PAYLOAD_SHOP = "atelier-nord.example.com"
 
 
 def story_inhouse_payloads(facts):
-    """An in-house Node sender keeps every request it posts: on 14 Sep the bare
-    payload per line with the response on the line after it; after a rewrite
-    on 15 Sep wrapped NDJSON ``{"sent_at", "url", "status", "request",
-    "response"}`` -- and the rewrite sends ``ph`` in clear on Purchases.
-    A debug dump of one request sits next to them, pretty-printed.  The token
-    is in every saved body; the auditor never reads it."""
+    """An in-house Node sender keeps every request it posts with its answer:
+    ``{"ts": <epoch ms>, "pixel_id", "payload", "response"}`` on 14 Sep; after a
+    rewrite on 15 Sep ``{"sent_at", "url", "status", "request", "response"}``
+    -- and the rewrite sends ``ph`` in clear on Purchases.  The token is in
+    every saved body; the auditor never reads it.  (Bare payloads carry no
+    time, so they would count in an account's totals but in no day of its
+    daily series: tests/data/capi_payload/ has them, the samples do not.)"""
     rng = random.Random(9009)
     token = fake_token(rng)
     url = "https://graph.facebook.com/v23.0/%s/events" % PIXEL_PAYLOADS
@@ -2040,8 +2040,8 @@ def story_inhouse_payloads(facts):
             body = {"data": [ev], "partner_agent": agent, "access_token": token}
             resp = {"events_received": 1, "messages": [], "fbtrace_id": fbtrace(rng)}
             if not clear_phone:
-                lines.append(json.dumps(body, separators=(",", ":")))
-                lines.append(json.dumps(resp, separators=(",", ":")))
+                lines.append(json.dumps({"ts": t * 1000 + rng.randint(0, 999), "pixel_id": PIXEL_PAYLOADS,
+                                         "payload": body, "response": resp}, separators=(",", ":")))
             else:
                 lines.append(json.dumps({"sent_at": iso_ms(t, rng.randint(0, 999)), "url": url, "status": 200,
                                          "request": body, "response": resp}, separators=(",", ":")))
@@ -2049,13 +2049,8 @@ def story_inhouse_payloads(facts):
 
     text, _ = day(2026, 9, 14, False)
     out["files"].append(write("inhouse-payloads/sent/2026-09-14.ndjson", text))
-    text, last = day(2026, 9, 15, True)
+    text, _ = day(2026, 9, 15, True)
     out["files"].append(write("inhouse-payloads/sent/2026-09-15.ndjson", text))
-    dump = {"data": [last], "partner_agent": agent, "access_token": token}
-    out["files"].append(write("inhouse-payloads/sent/last-request.json", json.dumps(dump, indent=2) + "\n"))
-    out["events"] += 1
-    out["clear_ph"] += 1 if last["event_name"] == "Purchase" else 0
-    out["dump_event"] = last["event_name"]
     facts["payloads"] = out
 
 

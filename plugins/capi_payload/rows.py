@@ -84,8 +84,8 @@ def records_to_rows(recs: pl.DataFrame, flat: pl.DataFrame, ctx: ParseContext) -
         .otherwise(pl.lit("JSON object that is neither a CAPI request nor a Graph response"))
         .alias("reason"),
     ).cast(REJECT_SCHEMA)
-    rows = pl.concat([r for r in (events, answers) if r.height], how="diagonal_relaxed") if (events.height or answers.height) else events
-    return rows, rejects
+    kept = [r for r in (events, answers) if r.height]
+    return (pl.concat(kept, how="diagonal_relaxed") if kept else events), rejects
 
 
 def _event_rows(req: pl.DataFrame) -> pl.DataFrame:
