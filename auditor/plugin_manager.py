@@ -50,6 +50,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "gtm_server": "capi_auditor_plugins.gtm_server",
     "payload_quality": "capi_auditor_plugins.payload_quality",
     "reconciliation": "capi_auditor_plugins.reconciliation",
+    "capi_payload": "capi_auditor_plugins.capi_payload",
+    "magento": "capi_auditor_plugins.magento",
 }
 
 

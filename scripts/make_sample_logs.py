@@ -1829,6 +1829,8 @@ def readme_accounts_extra(a):
     a("| %s | agency client A – Bergfeld Tee (WooCommerce 9.9.5, plugin 3.5.7) | **healthy** – Purchase event_id = order id |" % PIXEL_AGENCY_A)
     a("| %s | agency client B – Hudson Row Apparel (WooCommerce 9.8.2, plugin 3.5.4) | dedup-missing-event-id (no event_id on Purchase → ~2× purchases) |" % PIXEL_AGENCY_B)
     a("| %s | agency client C – Kaffebryggeriet (WooCommerce 9.9.5, plugin 3.5.7) | dedup-partial (event_id only on the order-received path) |" % PIXEL_AGENCY_C)
+    a("| %s | Atelier Nord (in-house Node sender that saves every CAPI request payload) | pii-unhashed (clear phone on Purchases after a rewrite) |" % PIXEL_PAYLOADS)
+    a("| %s | Kestrel Home (Magento 2.4.7, Meta Business Extension 1.4.3) | token-expired (token invalidated on 6 Oct, every send rejected after it) |" % PIXEL_MAGENTO)
 
 
 def readme_files_extra(a, sz, facts):
@@ -1857,6 +1859,15 @@ def readme_files_extra(a, sz, facts):
         C = A[key]
         for rel in C["files"]:
             a("| `%s` | %s | WC file handler v2, plugin %s, ISO entries without CONTEXT (agency client %s) | %s |" % (rel, sz(rel), C["shop"].plugin, key.upper(), C["shop"].pixel))
+    P, M = facts["payloads"], facts["magento"]
+    pdesc = ("wrapped NDJSON `{\"ts\": <epoch ms>, \"pixel_id\", \"payload\": {\"data\": [...], \"partner_agent\", \"access_token\"}, \"response\"}`",
+             "wrapped NDJSON `{\"sent_at\": <ISO ms Z>, \"url\", \"status\", \"request\", \"response\"}`")
+    for rel, d in zip(P["files"], pdesc):
+        a("| `%s` | %s | %s | %s |" % (rel, sz(rel), d, PIXEL_PAYLOADS))
+    mdesc = ("Monolog 2 `[ISO+00:00] FBE.INFO: …  [] []`, rotated by logrotate (gzip)",
+             "Monolog 2 `[ISO+00:00] FBE.LEVEL: …`: `Sending event <name> with ID : <id>`, Guzzle RequestException over three lines with the body cut `(truncated...)`, an error record with JSON context")
+    for rel, d in zip(M["files"], mdesc):
+        a("| `%s` | %s | %s | %s |" % (rel, sz(rel), d, PIXEL_MAGENTO))
 
 
 def readme_stories_extra(a, facts):
@@ -1946,6 +1957,24 @@ def readme_stories_extra(a, facts):
     a("  express path, `event_source_url` `%s/?wc-ajax=update_order_review`, carry none (%d) → %.0f %% of Purchases deduplicate." % (
         A["c"]["shop"].domain, A["c"]["ajax"], 100.0 * A["c"]["received"] / A["c"]["purchases"]))
     a("")
+    P, M = facts["payloads"], facts["magento"]
+    a("## 9. In-house sender with saved payloads – pixel %s" % PIXEL_PAYLOADS)
+    a("")
+    a("A Node sender of `%s` keeps every request it posts (with its access token, which the auditor never reads)." % PAYLOAD_SHOP)
+    a("14 Sep: `{\"ts\": <epoch ms>, \"pixel_id\", \"payload\", \"response\"}`; 15 Sep (after a rewrite): `{\"sent_at\", \"url\", \"status\",")
+    a("\"request\", \"response\"}`.  %d server events from %s to %s, every one answered `events_received: 1`." % (
+        P["events"], iso_z(P["first"]), iso_z(P["last"])))
+    a("Purchases carry hashed `em`/`ph` until the rewrite; after it `ph` is the clear phone number (%d Purchases)." % P["clear_ph"])
+    a("**Expected diagnosis: pii-unhashed (phone).**")
+    a("")
+    a("## 10. Magento 2 with Meta's extension – pixel %s" % PIXEL_MAGENTO)
+    a("")
+    a("Meta Business Extension 1.4.3 logs each server event as `Sending event <name> with ID : <id>` (no payload) and only the")
+    a("failures of its asynchronous requests.  %d sends over 5–7 Oct; from %s every send is answered by a Guzzle" % (M["sends"], iso_z(M["first_failed"])))
+    a("`RequestException` 400 whose body Guzzle cut before the code (`Error validating access token: The session has been")
+    a("invalidated …`): %d failed sends up to %s, plus an error record with `exception_code` 190 in its context." % (M["failed"], iso_z(M["last_failed"])))
+    a("**Expected diagnosis: token-expired (critical, still failing at the end).**")
+    a("")
 
 
 def readme_diag_extra(a):
@@ -1953,8 +1982,130 @@ def readme_diag_extra(a):
             ("integration-broken-after-update", "§7 Nordic Wool (Stape tag 2.1.3 → 2.2.0, then 12 days without server Purchases)"),
             ("server-events-missing", "§7 (orders and GA4 purchase hits continue during the silence)"),
             ("dedup-missing-event-id", "§8 client B (Purchase without event_id)"),
-            ("dedup-partial", "§8 client C (event_id only on the order-received path)")):
+            ("dedup-partial", "§8 client C (event_id only on the order-received path)"),
+            ("pii-unhashed", "also §9 Atelier Nord (clear phone in saved CAPI payloads)"),
+            ("token-expired", "also §10 Kestrel Home (Magento: Guzzle 400s cut before the code, read by their text)")):
         a("| %s | %s |" % (rid, where))
+
+
+
+# --------------------------------------------------------------------------
+# 9. In-house sender that saves its CAPI payloads (capi_payload source)
+# --------------------------------------------------------------------------
+PIXEL_PAYLOADS = "4410297365518204"
+PAYLOAD_SHOP = "atelier-nord.example.com"
+
+
+def story_inhouse_payloads(facts):
+    """An in-house Node sender keeps every request it posts with its answer:
+    ``{"ts": <epoch ms>, "pixel_id", "payload", "response"}`` on 14 Sep; after a
+    rewrite on 15 Sep ``{"sent_at", "url", "status", "request", "response"}``
+    -- and the rewrite sends ``ph`` in clear on Purchases.  The token is in
+    every saved body; the auditor never reads it.  (Bare payloads carry no
+    time, so they would count in an account's totals but in no day of its
+    daily series: tests/data/capi_payload/ has them, the samples do not.)"""
+    rng = random.Random(9009)
+    token = fake_token(rng)
+    url = "https://graph.facebook.com/v23.0/%s/events" % PIXEL_PAYLOADS
+    agent = "atelier-nord-sender/1.4"
+    out = {"files": [], "events": 0, "clear_ph": 0, "first": None, "last": None}
+
+    def one_event(t, name, c):
+        sess = new_session(rng, None, t)
+        value = rng.choice([3900, 5900, 8400, 12900])
+        custom = {"currency": "EUR", "value": money(value), "content_type": "product",
+                  "content_ids": ["AN-%03d" % rng.randint(1, 180)]}
+        extra = None
+        if name == "Purchase":
+            custom["order_id"] = str(rng.randint(70000, 79999))
+            extra = {"em": [sha(c["email"].strip().lower())], "ph": [sha(digits(c["phone"]))]}
+        ev = event(name, t - rng.randint(1, 3), uuid4(rng), "https://%s/%s" % (PAYLOAD_SHOP, "checkout/thanks" if name == "Purchase" else "p/%d" % rng.randint(1, 180)),
+                   custom, user_data(sess, extra))
+        return ev
+
+    def day(y, m, d, clear_phone):
+        lines = []
+        t = ts(y, m, d, 8, 0, 0)
+        for i in range(36):
+            t += rng.randint(300, 1500)
+            name = rng.choices(["ViewContent", "AddToCart", "InitiateCheckout", "Purchase"], weights=[6, 3, 2, 2])[0]
+            c = make_customer(rng, "de", 5000 + i)
+            ev = one_event(t, name, c)
+            if clear_phone and name == "Purchase":
+                ev["user_data"]["ph"] = [c["phone"]]
+                out["clear_ph"] += 1
+            out["events"] += 1
+            out["first"] = out["first"] or t
+            out["last"] = t
+            body = {"data": [ev], "partner_agent": agent, "access_token": token}
+            resp = {"events_received": 1, "messages": [], "fbtrace_id": fbtrace(rng)}
+            if not clear_phone:
+                lines.append(json.dumps({"ts": t * 1000 + rng.randint(0, 999), "pixel_id": PIXEL_PAYLOADS,
+                                         "payload": body, "response": resp}, separators=(",", ":")))
+            else:
+                lines.append(json.dumps({"sent_at": iso_ms(t, rng.randint(0, 999)), "url": url, "status": 200,
+                                         "request": body, "response": resp}, separators=(",", ":")))
+        return "\n".join(lines) + "\n", ev
+
+    text, _ = day(2026, 9, 14, False)
+    out["files"].append(write("inhouse-payloads/sent/2026-09-14.ndjson", text))
+    text, _ = day(2026, 9, 15, True)
+    out["files"].append(write("inhouse-payloads/sent/2026-09-15.ndjson", text))
+    facts["payloads"] = out
+
+
+# --------------------------------------------------------------------------
+# 10. Magento 2 with Meta's extension: the token dies (magento source)
+# --------------------------------------------------------------------------
+PIXEL_MAGENTO = "5523018846271093"
+
+
+def story_magento(facts):
+    """Meta Business Extension 1.4.3 on Magento 2.4.7 (Monolog 2 ISO stamps):
+    ``Sending event <name> with ID : <id>`` for every server event; on 6 Oct
+    at 14:12 the access token is invalidated and every send after it is
+    answered by a Guzzle RequestException whose body Guzzle cut before the
+    code.  The older part of the log was rotated to ``.1.gz`` by logrotate."""
+    rng = random.Random(1010)
+    out = {"files": [], "sends": 0, "failed": 0}
+    dead_at = ts(2026, 10, 6, 14, 12, 0)
+
+    def stamp(t, us=0):
+        return "[%s.%06d+00:00]" % (utc(t).strftime("%Y-%m-%dT%H:%M:%S"), us)
+
+    def day(y, m, d):
+        lines = []
+        t = ts(y, m, d, 7, 30, 0)
+        end = ts(y, m, d, 21, 0, 0)
+        while t < end:
+            t += rng.randint(600, 2400)
+            name = rng.choices(["ViewContent", "AddToCart", "InitiateCheckout", "Purchase"], weights=[6, 3, 2, 1])[0]
+            us = rng.randint(0, 899999)
+            if name == "ViewContent":
+                lines.append("%s FBE.INFO: ViewContent event fired for Pixel id : %s [] []" % (stamp(t, us), PIXEL_MAGENTO))
+            lines.append("%s FBE.INFO: Sending event %s with ID : %s [] []" % (stamp(t, us + 412), name, uuid4(rng)))
+            out["sends"] += 1
+            if t >= dead_at:
+                out["failed"] += 1
+                out.setdefault("first_failed", t + 1)
+                out["last_failed"] = t + 1
+                lines.append(
+                    "%s FBE.INFO: RequestException: Client error: `POST https://graph.facebook.com/v23.0/%s/events` "
+                    "resulted in a `400 Bad Request` response:\n"
+                    '{"error":{"message":"Error validating access token: The session has been invalidated because the user changed their pa (truncated...)\n'
+                    " [] []" % (stamp(t + 1, us), PIXEL_MAGENTO))
+        return lines
+
+    old = day(2026, 10, 5)
+    new = day(2026, 10, 6) + day(2026, 10, 7)
+    t = ts(2026, 10, 7, 21, 30, 0)
+    new.append("%s FBE.ERROR: Invalid OAuth access token - Cannot parse access token "
+               '{"log_type":"persist_meta_log_immediately","store_id":"1","pixel_id":"%s","exception_message":"Invalid OAuth access token - Cannot parse access token",'
+               '"exception_code":190,"extra_data":{"extension_version":"1.4.3"}} []' % (stamp(t, 120055), PIXEL_MAGENTO))
+    out["files"].append(write("magento/var/log/meta/meta-business-extension.log.1.gz",
+                              gzip_bytes(("\n".join(old) + "\n").encode(), "meta-business-extension.log.1", ts(2026, 10, 6, 0, 0, 0))))
+    out["files"].append(write("magento/var/log/meta/meta-business-extension.log", "\n".join(new) + "\n"))
+    facts["magento"] = out
 
 
 # --------------------------------------------------------------------------
@@ -2205,6 +2356,8 @@ def main():
     story_queued_shop(facts)
     story_nordic(facts)
     story_agency(facts)
+    story_inhouse_payloads(facts)
+    story_magento(facts)
     make_readme(facts)
 
 

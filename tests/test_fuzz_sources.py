@@ -47,7 +47,7 @@ SOURCES = sorted(LINES)
 
 
 def test_every_built_in_source_has_real_lines_to_fuzz():
-    assert {"woocommerce", "graph_api", "gtm_server", "shopify"} <= set(SOURCES)
+    assert {"woocommerce", "graph_api", "gtm_server", "shopify", "capi_payload", "magento"} <= set(SOURCES)
 
 
 def _mutate(lines: list[str], data) -> list[str]:
