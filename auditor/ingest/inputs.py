@@ -39,6 +39,9 @@ class InputUnit:
     size: int  # compressed/on-disk size, for progress
     #: a plain file on disk: a head shorter than asked for is the whole file
     plain: bool = False
+    #: the absolute path of the file on disk it is read from (members of one
+    #: ``.zip`` share it), so another process can open it again: cluster mode
+    path: str | None = None
 
     def head(self, n: int = HEAD_BYTES) -> bytes:
         with self.open() as fh:
@@ -50,15 +53,18 @@ def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
     return lambda: GzipStream(opener())
 
 
-def _file_units(path: Path, display: str) -> list[InputUnit]:
+def file_units(path: Path, display: str) -> list[InputUnit]:
+    """The units of one file on disk named ``display`` (a ``.zip`` gives one per
+    member); raises ``OSError`` / ``zipfile.BadZipFile`` when it cannot be opened."""
     with open(path, "rb") as fh:  # one open to tell a zip, a gzip or plain text by its first bytes
         magic = fh.read(4)
         size = os.fstat(fh.fileno()).st_size
+    where = os.path.abspath(path)
     if magic.startswith(b"PK") and zipfile.is_zipfile(path):
-        return _zip_units(path, display)
+        return _zip_units(path, display, where)
     if path.suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
-        return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size)]
-    return [InputUnit(display, lambda p=path: open(p, "rb"), size, plain=True)]
+        return [InputUnit(display, _gzip_opener(lambda p=path: open(p, "rb")), size, path=where)]
+    return [InputUnit(display, lambda p=path: open(p, "rb"), size, plain=True, path=where)]
 
 
 class _Archive:
@@ -81,7 +87,7 @@ class _Archive:
             self._zip.close()
 
 
-def _zip_units(path: Path, display: str) -> list[InputUnit]:
+def _zip_units(path: Path, display: str, where: str) -> list[InputUnit]:
     units = []
     archive = _Archive(path)
     with zipfile.ZipFile(path) as zf:
@@ -94,9 +100,9 @@ def _zip_units(path: Path, display: str) -> list[InputUnit]:
 
             name = f"{display}!{info.filename}"
             if info.filename.endswith(".gz"):
-                units.append(InputUnit(name, _gzip_opener(opener), info.compress_size))
+                units.append(InputUnit(name, _gzip_opener(opener), info.compress_size, path=where))
             else:
-                units.append(InputUnit(name, opener, info.compress_size))
+                units.append(InputUnit(name, opener, info.compress_size, path=where))
     return units
 
 
@@ -171,7 +177,7 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                             skipped.append((_display(fpath, path), special))
                             continue
                         try:
-                            units.extend(_file_units(fpath, _display(fpath, path)))
+                            units.extend(file_units(fpath, _display(fpath, path)))
                         except (OSError, zipfile.BadZipFile, EOFError) as exc:
                             skipped.append((_display(fpath, path), f"cannot read: {exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"))
             else:
@@ -181,7 +187,7 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                 try:
                     with open(path, "rb"):
                         pass
-                    units.extend(_file_units(path, str(path)))
+                    units.extend(file_units(path, str(path)))
                 except PermissionError:
                     raise InputError(f"{raw}: permission denied") from None
                 except (OSError, zipfile.BadZipFile) as exc:
