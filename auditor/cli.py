@@ -142,6 +142,7 @@ def audit_cmd(
     strict: StrictOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     orders_out: Annotated[Optional[Path], typer.Option("--orders-out", help="Write one row per backend order (server sent, accepted, browser seen, event_id consistent, value/currency match; no PII) to this file: CSV if it ends with .csv, else JSONL.", dir_okay=False)] = None,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Run on the Dask cluster at this scheduler address (tcp://host:8786), or on local[:N] worker processes; needs capi-auditor[cluster] and paths the workers can read.")] = None,
 ) -> None:
     """Batch audit of archived connector logs and captures."""
     registry = _registry(plugin, plugins_dir, disable, strict)
@@ -160,7 +161,18 @@ def audit_cmd(
     if shopify_secret:
         options["shopify_secret"] = shopify_secret
     try:
-        result = _run_with_progress(units, registry, rules, source, options, strict, quiet)
+        if cluster is not None:
+            from .cluster import ClusterUsageError, audit_on_cluster, setup_for
+
+            try:
+                if orders_out is not None:
+                    raise ClusterUsageError("--orders-out needs the rows on this machine: not available with --cluster")
+                result = audit_on_cluster(cluster, units, registry, rules, setup_for(plugin, plugins_dir, disable, ruleset, strict),
+                                          force_source=source, options=options, quiet=quiet)
+            except ClusterUsageError as exc:
+                fail(str(exc))
+        else:
+            result = _run_with_progress(units, registry, rules, source, options, strict, quiet)
     except StrictModeError as exc:
         fail(str(exc))
     for name, reason in skipped:

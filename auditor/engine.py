@@ -401,8 +401,13 @@ def run_checks(
                 problems.append(problem)
             continue
         findings.extend(f for f in produced if ruleset.enabled(f.rule))
-    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.account or "", f.first_seen.isoformat() if f.first_seen else ""))
+    findings.sort(key=finding_order)
     return findings
+
+
+def finding_order(f: Finding) -> tuple:
+    """The order of findings in a report: severity, row, account, first seen."""
+    return (SEVERITY_RANK[f.severity], f.rule, f.account or "", f.first_seen.isoformat() if f.first_seen else "")
 
 
 def audit(
