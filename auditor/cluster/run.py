@@ -24,13 +24,16 @@ from ..plugin_manager import _env_list
 from ..problems import StrictModeError
 from ..registry import Registry
 from ..ruleset import Ruleset
+from . import partition
 from .merge import failed_partition, merge_results
-from .partition import PARTITION_BYTES, Partition, joined, plan_partitions, regroup
+from .partition import Partition, joined, plan_partitions, regroup
 from .task import PartitionResult, Setup, audit_partition
 
 #: A task that raises is tried this many more times (a worker that dies is rescheduled by Dask itself).
 RETRIES = 2
 INSTALL_HINT = "pip install 'capi-auditor[cluster]'"
+#: How long to try reaching a remote scheduler.
+CONNECT_TIMEOUT = "10s"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 
 
@@ -79,7 +82,7 @@ class _Connection:
                 )
                 self.client = distributed.Client(self.cluster)
             else:
-                self.client = distributed.Client(address, timeout="15s")
+                self.client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
         except ClusterUsageError:
             raise
         except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
@@ -128,12 +131,12 @@ def audit_on_cluster(
     force_source: str | None = None,
     options: dict[str, Any] | None = None,
     quiet: bool = False,
-    partition_bytes: int = PARTITION_BYTES,
+    partition_bytes: int | None = None,
 ) -> AuditResult:
     """The audit of ``units`` on the cluster at ``address`` (see the module doc)."""
     distributed = _dask()
     options = dict(options or {})
-    partitions = plan_partitions(units, partition_bytes)
+    partitions = plan_partitions(units, partition_bytes or partition.PARTITION_BYTES)
     connection = _Connection(address)
     total = [len(partitions), 0]
 
