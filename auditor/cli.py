@@ -168,7 +168,7 @@ def audit_cmd(
                 if orders_out is not None:
                     raise ClusterUsageError("--orders-out needs the rows on this machine: not available with --cluster")
                 result = audit_on_cluster(cluster, units, registry, rules, setup_for(plugin, plugins_dir, disable, ruleset, strict),
-                                          force_source=source, options=options, quiet=quiet)
+                                          force_source=source, options=options, quiet=quiet, timelines=format == ReportFormat.html)
             except ClusterUsageError as exc:
                 fail(str(exc))
         else:

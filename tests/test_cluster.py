@@ -219,3 +219,20 @@ def test_regroup_joins_shared_accounts_and_orders_matched_across_partitions():
     assert regroup(ids, orders, purchases) == [[0, 2], [1, 3]]
     # two partitions whose Purchases share a key but no order has it stay apart
     assert regroup([frozenset({"a"}), frozenset({"b"})], [frozenset(), frozenset()], [frozenset({"1"}), frozenset({"1"})]) == []
+
+
+def test_html_report_of_a_cluster_run_draws_the_same_timelines(cluster, small_partitions):
+    from auditor.report.html import render_html
+
+    paths = [SAMPLES / "agency"]
+    registry = make_registry(builtins=True)
+    rules = load_ruleset("default", registry.ruleset_files)
+    units, _ = expand([str(p) for p in paths])
+    single = audit(units, registry, rules)
+    merged = audit_on_cluster(cluster, units, registry, rules, setup_for(None, None, None, "default", False),
+                              quiet=True, timelines=True)
+    multi_report = build_report(merged)
+    assert multi_report["cluster"]["partitions"] == 3  # one per shop
+    html = render_html(multi_report, merged)
+    assert html.count("<svg") >= len(multi_report["accounts"])  # a chart per account
+    assert html == render_html(build_report(single), single)

@@ -29,6 +29,8 @@ class Merged:
     accounts: list[dict[str, Any]]
     facts: QuestionFacts
     grouping: dict[str, Any] = field(default_factory=dict)
+    #: per-account timelines for the HTML report (only when asked for)
+    timelines: dict[str, Any] | None = None
 
 
 def failed_partition(partition: Partition, why: str) -> PartitionResult:
@@ -48,6 +50,7 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
     inputs = InputSummary()
     facts = QuestionFacts()
     findings, accounts, notes = [], [], []
+    timelines: dict[str, Any] = {}
     problems: list[PluginProblem] = []
     starts, ends = [], []
     for part in results:
@@ -55,6 +58,7 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
         facts.merge(part.facts)
         findings.extend(part.findings)
         accounts.extend(part.accounts)
+        timelines.update(part.timelines or {})
         notes.extend(n for n in part.notes if n not in notes)
         problems.extend(p for p in part.problems if p not in problems)
         if part.window[0] is not None:
@@ -71,7 +75,7 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
         ruleset=ruleset,
         notes=_notes_in_order(notes, source_names),
         problems=problems,
-        merged=Merged(accounts, facts, grouping),
+        merged=Merged(accounts, facts, grouping, dict(sorted(timelines.items()))),
     )
 
 

@@ -95,11 +95,11 @@ class _Connection:
                 thing.close()
 
 
-def _run_round(client, distributed, partitions: list[Partition], setup: Setup, force_source, options,
+def _run_round(client, distributed, partitions: list[Partition], setup: Setup, force_source, options, timelines: bool,
                done: Callable[[], None]) -> list[PartitionResult]:
     """Audit ``partitions`` on the cluster; results in partition order."""
     futures = [
-        client.submit(audit_partition, p, setup, force_source, options, retries=RETRIES, pure=False,
+        client.submit(audit_partition, p, setup, force_source, options, timelines, retries=RETRIES, pure=False,
                       key=f"capi-audit-partition-{i}-{os.urandom(4).hex()}")
         for i, p in enumerate(partitions)
     ]
@@ -131,9 +131,11 @@ def audit_on_cluster(
     force_source: str | None = None,
     options: dict[str, Any] | None = None,
     quiet: bool = False,
+    timelines: bool = False,
     partition_bytes: int | None = None,
 ) -> AuditResult:
-    """The audit of ``units`` on the cluster at ``address`` (see the module doc)."""
+    """The audit of ``units`` on the cluster at ``address`` (see the module doc);
+    ``timelines``: bring back what the HTML report draws, too."""
     distributed = _dask()
     options = dict(options or {})
     partitions = plan_partitions(units, partition_bytes or partition.PARTITION_BYTES)
@@ -146,7 +148,7 @@ def audit_on_cluster(
             print(f"capi-audit: cluster: {total[1]}/{total[0]} partitions done", file=sys.stderr, flush=True)
 
     try:
-        results = _run_round(connection.client, distributed, partitions, setup, force_source, options, done)
+        results = _run_round(connection.client, distributed, partitions, setup, force_source, options, timelines, done)
         planned, regrouped = len(partitions), 0
         while True:
             sets = regroup([r.identities for r in results], [r.order_keys for r in results], [r.purchase_keys for r in results])
@@ -156,7 +158,7 @@ def audit_on_cluster(
             regrouped += sum(len(s) for s in sets)
             again = [joined([partitions[i] for i in s]) for s in sets]
             total[0] += len(again)
-            fresh = _run_round(connection.client, distributed, again, setup, force_source, options, done)
+            fresh = _run_round(connection.client, distributed, again, setup, force_source, options, timelines, done)
             drop = {i for s in sets for i in s}
             kept = [(p, r) for i, (p, r) in enumerate(zip(partitions, results)) if i not in drop]
             pairs = sorted([*kept, *zip(again, fresh)], key=lambda pr: pr[0].first)

@@ -61,6 +61,8 @@ class PartitionResult:
     #: the server / browser Purchase events (matching looks across shops)
     order_keys: frozenset[str] = field(default_factory=frozenset)
     purchase_keys: frozenset[str] = field(default_factory=frozenset)
+    #: account -> timeline of the HTML report, when asked for
+    timelines: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=4)
@@ -101,9 +103,12 @@ def _match_keys(rows) -> tuple[frozenset[str], frozenset[str]]:
     return (frozenset(order_side.drop_nulls().unique().to_list()), frozenset(purchase_side.drop_nulls().unique().to_list()))
 
 
-def audit_partition(partition: Partition, setup: Setup, force_source: str | None, options: dict[str, Any]) -> PartitionResult:
-    """Audit ``partition`` on this worker (see the module doc)."""
-    from ..report.model import evidence_summary  # the report model imports the engine: load it here
+def audit_partition(partition: Partition, setup: Setup, force_source: str | None, options: dict[str, Any],
+                    timelines: bool = False) -> PartitionResult:
+    """Audit ``partition`` on this worker (see the module doc); with ``timelines``,
+    also the per-account timelines the HTML report draws."""
+    from ..report.html import timelines_of  # the report modules import the engine: load them here
+    from ..report.model import evidence_summary
 
     registry, ruleset = _loaded(setup)
     units, unreadable = _open(partition.files)
@@ -130,6 +135,7 @@ def audit_partition(partition: Partition, setup: Setup, force_source: str | None
             identities=identities,
             order_keys=orders,
             purchase_keys=purchases,
+            timelines=timelines_of(result) if timelines else None,
         )
     finally:
         result.rows.close()
