@@ -57,6 +57,7 @@ def agency(tmp_path_factory):
 def small_partitions(monkeypatch):
     """Every folder group its own partition, so the merge is really exercised."""
     monkeypatch.setattr(partition, "PARTITION_BYTES", 1)
+    monkeypatch.setattr(partition, "MIN_PARTITION_BYTES", 1)
 
 
 def _without_run_fields(report: dict) -> dict:
@@ -209,6 +210,9 @@ def test_plan_keeps_folders_whole_and_joins_folders_naming_one_pixel(tmp_path):
     assert [p.units for p in parts] == [3, 1]
     # the default size packs both groups into one partition
     assert len(plan_partitions(units)) == 1
+    assert partition.partition_size(10**6, 2) == partition.MIN_PARTITION_BYTES
+    assert partition.partition_size(8 * 10**9, 4) == partition.PARTITION_BYTES
+    assert partition.partition_size(800 * 2**20, 4) == 50 * 2**20
 
 
 def test_regroup_joins_shared_accounts_and_orders_matched_across_partitions():

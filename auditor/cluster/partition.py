@@ -11,10 +11,9 @@ parsed:
 * the heads of the first few files of each folder are searched for pixel ids
   and Shopify shop domains; folders naming the same one are joined.
 
-Joined folders form groups; small groups are packed together up to
-:data:`PARTITION_BYTES` (in name order, so the grouping does not depend on the
-cluster).  What the heads miss, the workers see: :func:`regroup` joins the
-partitions whose audits found the same pixel, shop or account, or an order
+Joined folders form groups; small groups are packed together in name order
+up to :func:`partition_size` (about four partitions per worker).  What the
+heads miss, the workers see: :func:`regroup` joins the partitions whose audits found the same pixel, shop or account, or an order
 key one's Purchase events and the other's backend orders share, and those are
 audited again as one (:mod:`auditor.cluster.run`).
 """
@@ -29,8 +28,15 @@ import polars as pl
 from ..attribution import folder_of
 from ..ingest.inputs import InputUnit
 
-#: Partitions are packed up to this many input bytes (a bigger group stays whole).
+#: Partitions are packed up to this many input bytes (a bigger group stays whole) ...
 PARTITION_BYTES = 128 * 1024 * 1024
+#: ... or less, so that every worker gets about four (but not below this: a task costs ~0.1 s).
+MIN_PARTITION_BYTES = 8 * 1024 * 1024
+
+
+def partition_size(total_bytes: int, workers: int) -> int:
+    """The packing size for ``total_bytes`` of input on ``workers`` worker threads."""
+    return int(min(PARTITION_BYTES, max(MIN_PARTITION_BYTES, total_bytes / (4 * max(workers, 1)))))
 #: Files of a folder whose heads are searched, and how much of each.
 HEAD_FILES = 3
 HEAD_SCAN_BYTES = 32 * 1024

@@ -138,8 +138,14 @@ def audit_on_cluster(
     ``timelines``: bring back what the HTML report draws, too."""
     distributed = _dask()
     options = dict(options or {})
-    partitions = plan_partitions(units, partition_bytes or partition.PARTITION_BYTES)
     connection = _Connection(address)
+    try:
+        slots = sum(connection.client.nthreads().values())
+        size = partition_bytes or partition.partition_size(sum(u.size for u in units), slots)
+        partitions = plan_partitions(units, size)
+    except BaseException:
+        connection.close()
+        raise
     total = [len(partitions), 0]
 
     def done() -> None:
