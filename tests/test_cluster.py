@@ -174,10 +174,12 @@ def test_without_dask_cluster_is_a_usage_error_naming_the_extra(cli, monkeypatch
     assert "capi-auditor[cluster]" in res.stderr and res.stdout == ""
 
 
-def test_unreachable_scheduler_is_a_usage_error(cli, monkeypatch):
+def test_unreachable_scheduler_or_bad_local_is_a_usage_error(cli, monkeypatch):
     monkeypatch.setattr("auditor.cluster.run.CONNECT_TIMEOUT", "1s")
     res = cli("audit", SAMPLES / "agency", "--no-db", "--quiet", "--cluster", "tcp://127.0.0.1:9")
     assert res.exit_code == 2 and "cannot reach the Dask scheduler" in res.stderr
+    res = cli("audit", SAMPLES / "agency", "--no-db", "--quiet", "--cluster", "local:x")
+    assert res.exit_code == 2 and "local:N needs a number of workers" in res.stderr
 
 
 def test_orders_out_needs_the_rows_here(cli, tmp_path):
@@ -240,3 +242,33 @@ def test_html_report_of_a_cluster_run_draws_the_same_timelines(cluster, small_pa
     html = render_html(multi_report, merged)
     assert html.count("<svg") >= len(multi_report["accounts"])  # a chart per account
     assert html == render_html(build_report(single), single)
+
+
+def test_a_partition_no_worker_can_audit_is_input_errors_for_its_files(cluster, tmp_path, small_partitions):
+    # the workers cannot load the ruleset the client used (not on the shared file system)
+    ruleset = tmp_path / "rules.yaml"
+    ruleset.write_text((ROOT / "rulesets" / "default.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    registry = make_registry(builtins=True)
+    rules = load_ruleset(str(ruleset), registry.ruleset_files)
+    units, _ = expand([str(SAMPLES / "agency")])
+    setup = setup_for(None, None, None, str(ruleset), False)
+    ruleset.unlink()
+    report = build_report(audit_on_cluster(cluster, units, registry, rules, setup, quiet=True))
+    assert report["inputs"]["files"] == len(units) == report["inputs"]["unreadable_files"]
+    assert report["accounts"] == [] and report["findings"] == []
+    assert sorted(e["file"] for e in report["inputs"]["errors"]) == sorted(u.name for u in units)
+    assert all(e["reason"].startswith("cannot audit on the cluster: RulesetError") for e in report["inputs"]["errors"])
+
+
+def test_cluster_output_carries_no_personal_data(cli, cluster, tmp_path, small_partitions):
+    # a customer's e-mail and IP in a folder name end up in file names, errors and evidence
+    shop = tmp_path / "jane.doe@example.com-203.0.113.9"
+    shop.mkdir()
+    for f in (SAMPLES / "agency" / "bergfeld-tee").iterdir():
+        (shop / f.name).write_bytes(f.read_bytes())
+    (shop / "junk.log").write_bytes(b"\x00\x01 jane.doe@example.com +4915112345678\n")
+    res = cli("audit", tmp_path, "--format", "json", "--no-db", "--fail-on", "never", "--cluster", cluster)
+    assert res.exit_code == 0, res.stderr
+    for text in (res.stdout, res.stderr):
+        assert "jane.doe@example.com" not in text and "203.0.113.9" not in text and "4915112345678" not in text
+    assert json.loads(res.stdout)["inputs"]["files"] == 3

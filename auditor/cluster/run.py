@@ -34,7 +34,7 @@ RETRIES = 2
 INSTALL_HINT = "pip install 'capi-auditor[cluster]'"
 #: How long to try reaching a remote scheduler.
 CONNECT_TIMEOUT = "10s"
-_LOCAL = re.compile(r"^local(?::(\d+))?$")
+_LOCAL = re.compile(r"^local(?::(.*))?$")
 
 
 class ClusterUsageError(Exception):
@@ -74,9 +74,10 @@ class _Connection:
         local = _LOCAL.match(address.strip())
         try:
             if local:
-                n = int(local.group(1) or os.cpu_count() or 1)
-                if n < 1:
-                    raise ClusterUsageError("--cluster local:N needs N >= 1 worker")
+                n = (local.group(1) or str(os.cpu_count() or 1)).strip()
+                if not n.isdigit() or int(n) < 1:
+                    raise ClusterUsageError(f"--cluster {address!r}: local:N needs a number of workers N >= 1")
+                n = int(n)
                 self.cluster = distributed.LocalCluster(
                     n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
                 )
@@ -87,7 +88,7 @@ class _Connection:
             raise
         except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
             self.close()
-            raise ClusterUsageError(f"--cluster {address}: cannot reach the Dask scheduler ({type(exc).__name__}: {exc})") from None
+            raise ClusterUsageError(f"--cluster {address!r}: cannot reach the Dask scheduler ({type(exc).__name__}: {exc})") from None
 
     def close(self) -> None:
         for thing in (getattr(self, "client", None), self.cluster):
