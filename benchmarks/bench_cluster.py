@@ -130,6 +130,8 @@ def main() -> None:
 
     import distributed
 
+    from auditor.cluster.run import LOCAL_ONLY
+
     with tempfile.TemporaryDirectory() as tmp:
         inp = (args.keep or Path(tmp)) / f"cluster-s{args.scale}-seed{args.seed}"
         if not (inp / "manifest.json").exists():
@@ -143,7 +145,7 @@ def main() -> None:
         t_single, single = run_cli(inp)
         t_local, local = run_cli(inp, "--cluster", f"local:{args.workers}")
         with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=40) as cluster:
+                                      silence_logs=40, **LOCAL_ONLY) as cluster:
             t_standing, standing = run_cli(inp, "--cluster", cluster.scheduler_address)
             over = merge_overhead(cluster.scheduler_address, inp, args.workers)
     same = comparable(single) == comparable(local) == comparable(standing)

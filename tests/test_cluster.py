@@ -18,6 +18,7 @@ import pytest
 
 from auditor.cluster import audit_on_cluster, partition, setup_for
 from auditor.cluster.partition import head_ids, plan_partitions, regroup
+from auditor.cluster.run import LOCAL_ONLY
 from auditor.engine import audit
 from auditor.ingest.inputs import expand
 from auditor.report.model import build_report
@@ -34,8 +35,7 @@ HELD_PLUGIN = DATA / "plugins" / "held_sender.py"
 @pytest.fixture(scope="module")
 def cluster():
     """Two worker processes, one thread each, no dashboard: the scheduler address."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as local:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, silence_logs=40, **LOCAL_ONLY) as local:
         yield local.scheduler_address
 
 

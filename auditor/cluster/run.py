@@ -35,6 +35,9 @@ INSTALL_HINT = "pip install 'capi-auditor[cluster]'"
 #: How long to try reaching a remote scheduler.
 CONNECT_TIMEOUT = "10s"
 _LOCAL = re.compile(r"^local(?::(.*))?$")
+#: A LocalCluster on loopback, without a dashboard; its scheduler's HTTP API on any free
+#: port (by default it tries 8787, which another cluster on the machine may hold)
+LOCAL_ONLY = {"host": "127.0.0.1", "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}}
 
 
 class ClusterUsageError(Exception):
@@ -79,7 +82,7 @@ class _Connection:
                     raise ClusterUsageError(f"--cluster {address!r}: local:N needs a number of workers N >= 1")
                 n = int(n)
                 self.cluster = distributed.LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                    n_workers=n, threads_per_worker=1, processes=True, silence_logs=40, **LOCAL_ONLY
                 )
                 self.client = distributed.Client(self.cluster)
             else:
@@ -173,7 +176,8 @@ def audit_on_cluster(
     finally:
         connection.close()
     grouping = {
-        "grouped_by": "folder, and the pixel ids and shop domains named in file heads; partitions sharing an account joined",
+        "grouped_by": "folder, and the pixel ids, shop domains and sGTM cloud projects named in file heads; "
+                      "partitions that shared an account, shop or order key audited again together",
         "partitions": len(partitions),
         "planned_partitions": planned,
         "joined_after_audit": regrouped,
