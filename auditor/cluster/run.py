@@ -68,6 +68,14 @@ def setup_for(plugins: list[str] | None, plugins_dir: Path | None, disable: list
     )
 
 
+def _share_cores(workers: int) -> dict[str, str]:
+    """Worker environment of a LocalCluster: the machine's cores shared between the
+    worker processes (each would otherwise start a Polars pool of every core)."""
+    if os.environ.get("POLARS_MAX_THREADS"):
+        return {}
+    return {"POLARS_MAX_THREADS": str(max(1, (os.cpu_count() or 1) // workers))}
+
+
 class _Connection:
     """A client of the scheduler at ``address``, or of a LocalCluster for ``local[:N]``."""
 
@@ -82,7 +90,7 @@ class _Connection:
                     raise ClusterUsageError(f"--cluster {address!r}: local:N needs a number of workers N >= 1")
                 n = int(n)
                 self.cluster = distributed.LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, silence_logs=40, **LOCAL_ONLY
+                    n_workers=n, threads_per_worker=1, processes=True, silence_logs=40, env=_share_cores(n), **LOCAL_ONLY
                 )
                 self.client = distributed.Client(self.cluster)
             else:
