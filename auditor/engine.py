@@ -43,13 +43,31 @@ class InputSummary:
     unreadable_files: int = 0
 
     def add_errors(self, rejects: pl.DataFrame) -> None:
+        """Count ``rejects`` and keep the first :data:`MAX_ERRORS` in (file, line)
+        order: which errors are shown never depends on the order files were parsed
+        in (packing, threads, cluster partitions)."""
         if rejects.is_empty():
             return
         self.errors_total += rejects.height
-        room = MAX_ERRORS - len(self.errors)
-        if room > 0:
-            for f, ln, reason in rejects.head(room).iter_rows():
-                self.errors.append({"file": f, "line": int(ln or 0), "reason": redact_text(reason)})
+        first = rejects.sort(pl.col("file").cast(pl.String), "line", maintain_order=True, nulls_last=True).head(MAX_ERRORS)
+        new = [{"file": f, "line": int(ln or 0), "reason": redact_text(reason)} for f, ln, reason in first.iter_rows()]
+        self._keep_first([*self.errors, *new])
+
+    def merge(self, other: "InputSummary") -> None:
+        """Add ``other`` (the inputs of another part of the same run) to this summary."""
+        self.files += other.files
+        self.records += other.records
+        self.skipped_lines += other.skipped_lines
+        for name, n in other.by_source.items():
+            self.by_source[name] = self.by_source.get(name, 0) + n
+        self.errors_total += other.errors_total
+        self.unrecognised_files += other.unrecognised_files
+        self.unreadable_files += other.unreadable_files
+        self._keep_first([*self.errors, *other.errors])
+
+    def _keep_first(self, errors: list[dict[str, Any]]) -> None:
+        errors.sort(key=lambda e: (e["file"] or "", e["line"]))  # stable: a line's errors keep their order
+        self.errors = errors[:MAX_ERRORS]
 
     def add_error(self, file: str, line: int, reason: str) -> None:
         self.add_errors(pl.DataFrame({"file": [file], "line": [line], "reason": [reason]}, schema=REJECT_SCHEMA))
@@ -65,6 +83,10 @@ class AuditResult:
     ruleset: Ruleset
     notes: list[str] = field(default_factory=list)
     problems: list[PluginProblem] = field(default_factory=list)
+    #: a cluster run (:mod:`auditor.cluster`): the rows stayed on the workers, and
+    #: what the report needs of them (accounts, question facts, grouping) was
+    #: merged from the partitions; ``rows`` is then empty
+    merged: Any = None
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -384,8 +406,13 @@ def run_checks(
                 problems.append(problem)
             continue
         findings.extend(f for f in produced if ruleset.enabled(f.rule))
-    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], f.rule, f.account or "", f.first_seen.isoformat() if f.first_seen else ""))
+    findings.sort(key=finding_order)
     return findings
+
+
+def finding_order(f: Finding) -> tuple:
+    """The order of findings in a report: severity, row, account, first seen."""
+    return (SEVERITY_RANK[f.severity], f.rule, f.account or "", f.first_seen.isoformat() if f.first_seen else "")
 
 
 def audit(

@@ -92,7 +92,8 @@ def backend_orders(data: "Readable") -> pl.DataFrame:
     )
 
 
-def _order_keys(orders: pl.DataFrame) -> pl.DataFrame:
+def order_keys(orders: pl.DataFrame) -> pl.DataFrame:
+    """The keys a purchase event can name an order by (id, number, name; normalised)."""
     parts = [orders.select("shop", "order_id", "created", norm_key(pl.col(c)).alias("key"))
              for c in ("order_id", "order_number", "order_name")]
     return pl.concat(parts).drop_nulls("key").unique(["shop", "order_id", "key"]).rename({"created": "_created"})
@@ -126,7 +127,7 @@ def purchase_events(data: "Readable", kind: str) -> pl.DataFrame:
 
 def match_orders(events: pl.DataFrame, orders: pl.DataFrame, window_hours: float = 168) -> pl.DataFrame:
     """``events`` with ``m_shop`` / ``m_order_id`` of the order each one belongs to (null = none)."""
-    keys = _order_keys(orders)
+    keys = order_keys(orders)
     cand = events.select("_row", "key", pl.coalesce("event_time", "logged_at").alias("_t")).drop_nulls("key").join(keys, on="key", how="inner")
     cand = cand.with_columns((pl.col("_t") - pl.col("_created")).abs().alias("_d")).filter(
         pl.col("_d").is_null() | (pl.col("_d") <= timedelta(hours=window_hours)))

@@ -92,6 +92,11 @@ def env_flag(var: str) -> bool:
     return os.environ.get(var, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def disabled_names(disable: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The plugin names to block: ``--disable`` ones, then ``CAPI_AUDIT_DISABLE_PLUGINS``."""
+    return list(dict.fromkeys([*(disable or ()), *_env_list("CAPI_AUDIT_DISABLE_PLUGINS")]))
+
+
 def _env_list(var: str) -> list[str]:
     return [x.strip() for x in os.environ.get(var, "").split(",") if x.strip()]
 
@@ -112,7 +117,7 @@ def load_plugins(
     is named (``auditor.testing`` uses it to test one plugin alone).
     """
     _check_paths(plugins, plugins_dir)
-    loader = _Loader(list(dict.fromkeys([*disable, *_env_list("CAPI_AUDIT_DISABLE_PLUGINS")])), strict)
+    loader = _Loader(disabled_names(disable), strict)
     entry_points = _entry_points()
     if builtins:
         loader.builtins(entry_points)

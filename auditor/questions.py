@@ -12,6 +12,7 @@ never contradicts the account table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -19,7 +20,7 @@ import polars as pl
 from .accounts import accepted_events_expr, rejected_events_expr
 from .findings import Finding, severity_at_least
 from .match_quality import ESTIMATE_LABEL
-from .rows import CanonicalRows, Readable, as_readable
+from .rows import CanonicalRows, as_readable
 from .ruleset import Ruleset
 from .wording import fmt_duration, plural
 
@@ -47,11 +48,82 @@ def _problem_detail(related: list[Finding]) -> str:
     return "Findings: " + "; ".join(parts) + "."
 
 
+@dataclass
+class QuestionFacts:
+    """What the answers need of the rows beyond the findings and accounts: small
+    and additive, so the facts of several partitions of one audit can be merged
+    (cluster mode) and give the same answers as the facts of all rows."""
+
+    #: per account (None: rows without one): [server events sent, events accepted,
+    #: events rejected or failed, Graph API responses]
+    sends: dict[str | None, list[int]] = field(default_factory=dict)
+    has_orders: bool = False
+    #: send delay (``logged_at - event_time``, whole seconds) -> server events with it
+    #: (action sources the events-delayed rule exempts left out)
+    delays: dict[int, int] = field(default_factory=dict)
+
+    def merge(self, other: "QuestionFacts") -> None:
+        for account, counts in other.sends.items():
+            mine = self.sends.setdefault(account, [0, 0, 0, 0])
+            for i, n in enumerate(counts):
+                mine[i] += n
+        self.has_orders = self.has_orders or other.has_orders
+        for delay, n in other.delays.items():
+            self.delays[delay] = self.delays.get(delay, 0) + n
+
+
+def question_facts(data: "CanonicalRows | pl.DataFrame", ruleset: Ruleset) -> QuestionFacts:
+    """The :class:`QuestionFacts` of ``data``."""
+    rows = as_readable(data)
+    per_account = (
+        rows.select("account", "kind", "signal", "batch_size", "events_received",
+                    kinds=["server_event", "api_response", "status"])
+        .group_by(pl.col("account").cast(pl.String))
+        .agg(
+            (pl.col("kind") == "server_event").sum().alias("sent"),
+            accepted_events_expr().sum().alias("accepted"),
+            rejected_events_expr().sum().alias("rejected"),
+            (pl.col("kind") == "api_response").sum().alias("responses"),
+        )
+    )
+    exempt = list(_threshold(ruleset, "events-delayed", "exempt_action_sources", ()) or ())
+    delays = rows.select(
+        "event_time", "logged_at", kinds=["server_event"],
+        where=pl.col("event_time").is_not_null() & pl.col("logged_at").is_not_null()
+        & (pl.col("action_source").is_null() | ~pl.col("action_source").is_in(exempt)),
+    ).select((pl.col("logged_at") - pl.col("event_time")).dt.total_seconds().alias("d")).group_by("d").len()
+    return QuestionFacts(
+        {a: [int(x) for x in counts] for a, *counts in per_account.iter_rows()},
+        "order" in set(rows.kinds),
+        {int(d): int(n) for d, n in delays.iter_rows()},
+    )
+
+
+def _median(counts: dict[int, int]) -> float:
+    """The median of values given as value -> count (the mean of the two middle ones for an even count)."""
+    total = sum(counts.values())
+    lo, hi = (total - 1) // 2, total // 2
+    seen, a = 0, None
+    for value in sorted(counts):
+        seen += counts[value]
+        if a is None and seen > lo:
+            a = value
+        if seen > hi:
+            return (a + value) / 2
+    raise ValueError("no values")
+
+
 def answer_questions(
     data: "CanonicalRows | pl.DataFrame", findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float,
     ruleset: Ruleset,
 ) -> list[dict[str, Any]]:
-    rows = as_readable(data)
+    return answer_from_facts(question_facts(data, ruleset), findings, accounts, emq_threshold, ruleset)
+
+
+def answer_from_facts(
+    facts: QuestionFacts, findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float, ruleset: Ruleset,
+) -> list[dict[str, Any]]:
+    """The five answers from the facts of the rows (:func:`question_facts`), the findings and the accounts."""
     out = []
     for step, question in QUESTIONS:
         rules = rows_answering(ruleset, step)
@@ -61,12 +133,12 @@ def answer_questions(
         if related:
             verdict, detail = "problem", _problem_detail(related)
         elif step == 1:
-            verdict, detail = _arriving(rows, accounts)
+            verdict, detail = _arriving(facts, accounts)
         elif step in (2, 5):
             verdict, detail = _against_orders(step, accounts, _threshold(ruleset, "totals-mismatch", "max_discrepancy", 0.2),
-                                              "order" in rows.kinds)
+                                              facts.has_orders)
         elif step == 3:
-            verdict, detail = _on_time(rows, ruleset)
+            verdict, detail = _on_time(facts, ruleset)
         else:
             verdict, detail = _match_quality(accounts, emq_threshold,
                                              float(_threshold(ruleset, "emq-low", "anonymous_min_score", 0.0)))
@@ -80,23 +152,13 @@ def _threshold(ruleset: Ruleset, rule: str, key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _arriving(rows: Readable, accounts: list[dict[str, Any]]) -> tuple[str, str]:
+def _arriving(facts: QuestionFacts, accounts: list[dict[str, Any]]) -> tuple[str, str]:
     """Sent requests and what Meta accepted, over every row (responses that
     carry no pixel id count too); a response counts even when its request is
     not in the input (raw Graph API responses)."""
-    per_account = (
-        rows.select("account", "kind", "signal", "batch_size", "events_received",
-                    kinds=["server_event", "api_response", "status"])
-        .group_by("account")
-        .agg(
-            (pl.col("kind") == "server_event").sum().alias("sent"),
-            accepted_events_expr().sum().alias("accepted"),
-            rejected_events_expr().sum().alias("rejected"),
-            (pl.col("kind") == "api_response").sum().alias("responses"),
-        )
-    )
-    sent, accepted, rejected, responses = (int(per_account[c].sum()) for c in ("sent", "accepted", "rejected", "responses"))
-    unpaired = int(per_account.filter(pl.col("sent") == 0)["accepted"].sum())
+    per_account = list(facts.sends.values())
+    sent, accepted, rejected, responses = (sum(c[i] for c in per_account) for i in range(4))
+    unpaired = sum(c[1] for c in per_account if c[0] == 0)
     if accepted:
         where = f" ({unpaired} of them in responses whose request is not in the input)" if unpaired else ""
         return "ok", (f"{plural(sent, 'server event')} sent, {plural(accepted, 'event')} accepted by Meta{where}; "
@@ -140,19 +202,13 @@ def _against_orders(step: int, accounts: list[dict[str, Any]], tolerance: float,
     return verdict, f"Server purchases per backend order: {ratios}{blind_text}."
 
 
-def _on_time(rows: Readable, ruleset: Ruleset) -> tuple[str, str]:
+def _on_time(facts: QuestionFacts, ruleset: Ruleset) -> tuple[str, str]:
     """Median send delay against the events-delayed threshold."""
     investigate = float(_threshold(ruleset, "events-delayed", "investigate_seconds", 300))
-    exempt = list(_threshold(ruleset, "events-delayed", "exempt_action_sources", ()) or ())
-    timed = rows.select(
-        "event_time", "logged_at", kinds=["server_event"],
-        where=pl.col("event_time").is_not_null() & pl.col("logged_at").is_not_null()
-        & (pl.col("action_source").is_null() | ~pl.col("action_source").is_in(exempt)),
-    )
-    if timed.is_empty():
+    if not facts.delays:
         return "unknown", "No server events with both event_time and a send time."
-    delay = (timed["logged_at"] - timed["event_time"]).dt.total_seconds().median()
-    text = f"Median send delay {fmt_duration(delay)} over {plural(timed.height, 'server event')}"
+    delay = _median(facts.delays)
+    text = f"Median send delay {fmt_duration(delay)} over {plural(sum(facts.delays.values()), 'server event')}"
     if delay > investigate:
         return "problem", f"{text}, above {fmt_duration(investigate)}."
     return "ok", text + "."

@@ -54,6 +54,10 @@ def audit_command(
         "--orders-out", dir_okay=False,
         help="Write one row per backend order (server sent, accepted, browser seen, event_id consistent, "
              "value/currency match; no PII) to this file: CSV if it ends with .csv, else JSONL.")] = None,
+    cluster: Annotated[Optional[str], typer.Option(
+        "--cluster", envvar="CAPI_AUDIT_CLUSTER",
+        help="Run on the Dask cluster at this scheduler address (tcp://host:8786), or on local[:N] worker processes; "
+             "needs capi-auditor[cluster] and paths the workers can read.")] = None,
     config: ConfigOpt = None,  # noqa: ARG001 - read by the app before the command (auditor.cli.config)
 ) -> None:
     """Batch audit of archived connector logs and captures."""
@@ -64,6 +68,8 @@ def audit_command(
     check_writable(output, "--output")
     check_writable(orders_out, "--orders-out")
     fmt = choose_format(format, output)
+    if cluster is not None:
+        _check_cluster(cluster, orders_out)
     try:
         units, skipped = expand(paths)
     except InputError as exc:
@@ -71,7 +77,12 @@ def audit_command(
     if not units:
         fail(f"{', '.join(paths)}: no readable input files" + (f" ({skipped[0][0]}: {skipped[0][1]})" if skipped else ""))
     try:
-        result = _run_with_progress(units, registry, rules, source, options, strict, quiet)
+        if cluster is not None:
+            result = _run_on_cluster(cluster, units, registry, rules, source, options,
+                                     loading.PluginChoice(plugin, plugins_dir, disable, strict), ruleset, quiet,
+                                     timelines=fmt == ReportFormat.html)
+        else:
+            result = _run_with_progress(units, registry, rules, source, options, strict, quiet)
     except StrictModeError as exc:
         fail(str(exc))
     for name, reason in skipped:
@@ -146,3 +157,27 @@ def _run_with_progress(units, registry, rules, source, options, strict, quiet):
         task = progress.add_task("audit", total=sum(u.size for u in units))
         return audit(units, registry, rules, force_source=source, options=options, strict=strict,
                      progress=lambda n: progress.advance(task, n))
+
+
+def _check_cluster(address: str, orders_out: Path | None) -> None:
+    """``--cluster`` mistakes are usage errors before any input is read."""
+    from ..cluster import ClusterUsageError, check_address
+
+    try:
+        if orders_out is not None:
+            raise ClusterUsageError("--orders-out needs the rows on this machine: not available with --cluster")
+        check_address(address)
+    except ClusterUsageError as exc:
+        fail(str(exc))
+
+
+def _run_on_cluster(address, units, registry, rules, source, options, choice, ruleset, quiet, timelines):
+    """The audit fanned out over the Dask cluster at ``address`` (:mod:`auditor.cluster`)."""
+    from ..cluster import ClusterUsageError, audit_on_cluster, setup_for
+
+    setup = setup_for(choice.plugin, choice.plugins_dir, choice.disable, ruleset or "default", choice.strict)
+    try:
+        return audit_on_cluster(address, units, registry, rules, setup, force_source=source, options=options,
+                                quiet=quiet, timelines=timelines)
+    except ClusterUsageError as exc:
+        fail(str(exc))

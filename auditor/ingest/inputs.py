@@ -72,7 +72,10 @@ def _gzip_opener(opener: Callable[[], IO[bytes]]) -> Callable[[], IO[bytes]]:
     return lambda: GzipStream(opener())
 
 
-def _file_units(path: str, display: str) -> list[InputUnit]:
+def file_units(path: str | Path, display: str) -> list[InputUnit]:
+    """The units of one file on disk named ``display`` (a ``.zip`` gives one per
+    member); raises ``OSError`` / ``zipfile.BadZipFile`` when it cannot be opened."""
+    path = str(path)
     fd = os.open(path, os.O_RDONLY)  # one open to tell a zip, a gzip or plain text by its first bytes
     try:  # (os-level: a buffered file object costs more than the read itself, 20,000 times over)
         magic = os.read(fd, 4)
@@ -224,7 +227,7 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                         skipped.append((shown, special))
                         continue
                     try:
-                        units.extend(_file_units(fpath, shown))
+                        units.extend(file_units(fpath, shown))
                     except (OSError, zipfile.BadZipFile, EOFError) as exc:
                         skipped.append((shown, f"cannot read: {exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"))
             else:
@@ -234,7 +237,7 @@ def expand(paths: list[str]) -> tuple[list[InputUnit], list[tuple[str, str]]]:
                 try:
                     with open(path, "rb"):
                         pass
-                    units.extend(_file_units(str(path), str(path)))
+                    units.extend(file_units(str(path), str(path)))
                 except PermissionError:
                     raise InputError(f"{raw}: permission denied") from None
                 except (OSError, zipfile.BadZipFile) as exc:

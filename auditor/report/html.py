@@ -554,20 +554,28 @@ def _kpi(label: str, value: Any, bad: bool = False, title: str | None = None) ->
     return f'<div class="kpi{" bad" if bad else ""}"{t}><b>{_e(_num(value) if not isinstance(value, str) else value)}</b><span>{_e(label)}</span></div>'
 
 
+def timelines_of(result: AuditResult) -> dict[str, AccountTimeline]:
+    """The per-account timelines the HTML report draws, from the result's rows."""
+    silence = DEFAULT_SILENCE_HOURS
+    row = result.ruleset.rows.get("integration-broken-after-update")
+    if row is not None:
+        silence = float(row.thresholds.get("silence_hours", silence))
+    missing = result.ruleset.rows.get("server-events-missing")
+    biz = missing.thresholds if missing is not None else {}
+    return account_timelines(result.rows, silence_hours=silence, business_hours=biz.get("business_hours"),
+                             business_timezone=biz.get("business_timezone"))
+
+
 def render_html(report: dict[str, Any], result: AuditResult | None = None) -> str:
     """The whole report as one self-contained HTML document (deterministic)."""
     timelines: dict[str, AccountTimeline] = {}
     titles: dict[str, str] = {}
     answering: dict[int, tuple[str, ...]] = {}
     if result is not None:
-        silence = DEFAULT_SILENCE_HOURS
-        row = result.ruleset.rows.get("integration-broken-after-update")
-        if row is not None:
-            silence = float(row.thresholds.get("silence_hours", silence))
-        missing = result.ruleset.rows.get("server-events-missing")
-        biz = missing.thresholds if missing is not None else {}
-        timelines = account_timelines(result.rows, silence_hours=silence, business_hours=biz.get("business_hours"),
-                                      business_timezone=biz.get("business_timezone"))
+        if result.merged is not None:  # a cluster run: the workers drew them from their rows
+            timelines = dict(result.merged.timelines or {})
+        else:
+            timelines = timelines_of(result)
         titles = {rid: r.title for rid, r in result.ruleset.rows.items()}
         answering = {q["step"]: rows_answering(result.ruleset, q["step"]) for q in report["questions"]}
 

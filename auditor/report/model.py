@@ -14,7 +14,7 @@ from .. import __version__
 from ..accounts import account_summaries
 from ..engine import AuditResult
 from ..findings import Finding
-from ..questions import answer_questions
+from ..questions import QuestionFacts, answer_from_facts, question_facts
 from ..redact import redact_obj
 from ..wording import iso
 from .timeline import daily_series
@@ -40,11 +40,22 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
-def build_report(result: AuditResult) -> dict[str, Any]:
+def evidence_summary(result: AuditResult) -> tuple[list[dict[str, Any]], QuestionFacts]:
+    """All the report needs of the rows themselves: the accounts (with their
+    daily series) and the facts the questions are answered from.  A cluster
+    run computes this per partition and merges it (:mod:`auditor.cluster`)."""
     accounts = account_summaries(result.rows, result.ruleset)
     daily = daily_series(result.rows)
     for acc in accounts:  # added field: per UTC day orders / server purchases / server events / errors
         acc["daily"] = daily.get(acc["account"], [])
+    return accounts, question_facts(result.rows, result.ruleset)
+
+
+def build_report(result: AuditResult) -> dict[str, Any]:
+    if result.merged is not None:  # a cluster run: the rows stayed on the workers
+        accounts, facts = result.merged.accounts, result.merged.facts
+    else:
+        accounts, facts = evidence_summary(result)
     emq = result.ruleset.rows.get("emq-low")
     threshold = float(emq.thresholds.get("min_score", 6.0)) if emq else 6.0
     report = {
@@ -63,11 +74,13 @@ def build_report(result: AuditResult) -> dict[str, Any]:
         },
         "window": {"start": iso(result.window_start), "end": iso(result.window_end)},
         "accounts": accounts,
-        "questions": answer_questions(result.rows, result.findings, accounts, threshold, result.ruleset),
+        "questions": answer_from_facts(facts, result.findings, accounts, threshold, result.ruleset),
         "findings": [finding_dict(f) for f in result.findings],
         "notes": list(result.notes),
         "plugin_problems": [{"plugin": p.plugin, "where": p.what, "error": p.error} for p in result.problems],
     }
+    if result.merged is not None:
+        report["cluster"] = dict(result.merged.grouping)
     return redact_obj(report)
 
 
