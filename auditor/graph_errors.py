@@ -57,14 +57,18 @@ HTML_PAGE = r"(?i)<!doctype html|<html[\s>]|<h1 id=\"sorry\">|sorry, something w
 STATUS_PREFIX = r"^\s*\[([1-5]\d\d)\]\s*[\"{]"
 #: An SDK error line that kept only the message:
 #: ``FacebookRequestError: Missing Advertiser Tracking Enabled Flag: ...`` (Node),
-#: ``FacebookAds\Http\Exception\AuthorizationException: ...`` (PHP),
+#: ``FacebookAds\Http\Exception\AuthorizationException: ...`` (PHP business SDK),
 #: ``facebook_business.exceptions.FacebookRequestError: ...`` (Python).
 #: Group 1 the exception class, group 2 the message.
 SDK_ERROR = (
-    r"\b((?:[A-Za-z_][A-Za-z0-9_]*[.\\])*(?:FacebookRequestError|FacebookRequestException|FacebookResponseException"
-    r"|FacebookSDKException|FacebookBadRequestError|AuthorizationException|RequestException|ServerException"
-    r"|ThrottleException|PermissionException))\s*:\s*(.+)$"
+    r"((?:FacebookAds\\Http\\Exception\\|facebook_business\.exceptions\.|Facebook\\Exceptions\\)[A-Za-z]+"
+    r"|\bFacebook[A-Za-z]*(?:Exception|Error))\s*:[ \t]+(\S.*)$"
 )
+#: PHP's uncaught-exception line: ``Uncaught exception 'Facebook\Exceptions\...'
+#: with message '(#32) Page request limited reached'`` (groups as :data:`SDK_ERROR`).
+SDK_UNCAUGHT = r"Uncaught exception '([^']*Facebook[^']*)' with message '([^']*)'"
+#: A Graph code written into a message: ``(#100) Missing Permission`` (group 1).
+CODE_IN_TEXT = r"\(#(\d+)\)"
 
 # ---------------------------------------------------------------------------
 # The catalogue

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from auditor.ingest.sniff import head_text
+from auditor.ingest.sniff import head_text, looks_like_json_array
 
 from .timestamps import TS_HEAD
 
@@ -40,8 +40,7 @@ CAPTURE_SCORE = 0.92
 
 
 def _looks_like_array(text: str) -> bool:
-    stripped = text.lstrip()
-    return stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "]", "")
+    return looks_like_json_array(text)
 
 
 # literal necessary conditions of the patterns above, tested with ``in`` first
