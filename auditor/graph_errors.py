@@ -34,11 +34,11 @@ import yaml
 
 #: The Graph host.
 GRAPH_HOST = r"graph\.facebook\.com"
-#: ``https://graph.facebook.com/v20.0/<pixel>/events``: groups ``gv`` (version), ``px`` (pixel).
-EVENTS_URL = GRAPH_HOST + r"/(?P<gv>v\d+(?:\.\d+)?)/(?P<px>\d+)/events"
-#: ``/v20.0/<pixel>/events`` with or without host and version: group 1 the
-#: version, group 2 the pixel (a logged path, a wrapper's ``url``).
-EVENTS_PATH = r"(?:/(v\d+\.\d+))?/(\d{5,20})/events\b"
+#: ``/v20.0/<pixel>/events`` in a URL or a logged path, the version optional:
+#: groups ``gv`` (1, the version) and ``px`` (2, the pixel id).
+EVENTS_PATH = r"(?:/(?P<gv>v\d+(?:\.\d+)?))?/(?P<px>\d{5,20})/events\b"
+#: ``https://graph.facebook.com/v20.0/<pixel>/events`` (host and version required; same groups).
+EVENTS_URL = GRAPH_HOST + r"/(?P<gv>v\d+(?:\.\d+)?)/(?P<px>\d{5,20})/events\b"
 #: Names the Graph endpoint somewhere in a line.
 GRAPH_ENDPOINT = r"(?i)graph\.facebook\.com|/events\b"
 #: Words of a send that got no answer: timeouts, DNS, TLS, refused or reset
