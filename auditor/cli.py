@@ -272,6 +272,13 @@ def rules_show(ctx: typer.Context, rule_id: Annotated[str, typer.Argument(help="
         out.print("\n[bold]Thresholds[/bold]")
         for k, v in row.thresholds.items():
             out.print(f"  {k}: {v}", markup=False)
+    from .graph_errors import CATALOGUE_FILE, entries_for
+
+    entries = entries_for(row.id)
+    if entries:
+        out.print(f"\n[bold]Graph API errors that lead here[/bold] (most specific first; rulesets/{CATALOGUE_FILE})")
+        for e in entries:
+            out.print(f"  {e.describe()}: {e.means}", markup=False)
     out.print(f"\n[dim]defined in {row.origin}[/dim]")
 
 
