@@ -198,7 +198,7 @@ def _condition(entry: GraphError, code: pl.Expr, subcode: pl.Expr, message: pl.E
     if entry.subcodes:
         cond = cond & subcode.is_in(list(entry.subcodes))
     if entry.message:
-        cond = cond & message.fill_null("").str.contains("(?i)" + entry.message)
+        cond = cond & message.cast(pl.String).fill_null("").str.contains("(?i)" + entry.message)
     return cond.fill_null(False)
 
 
