@@ -212,7 +212,8 @@ def connection_findings(ctx: CheckContext) -> list[Finding]:
             first_seen=first,
             last_seen=last,
             ongoing=ongoing,
-            summary=_summary(rule, count, code_counts, first, last, ongoing, share, lost, before, missing),
+            summary=_summary(rule, count, code_counts, first, last, ongoing, share, lost, before, missing,
+                             metrics.get("named_rows")),
             evidence=evidence_from(rows),
             metrics=metrics,
         ))
@@ -262,7 +263,7 @@ def _rejected_finding(ctx: CheckContext, rule: str, account: str | None, rows: p
     )
 
 
-def _summary(rule, count, codes, first, last, ongoing, share, lost, before, missing=0) -> str:
+def _summary(rule, count, codes, first, last, ongoing, share, lost, before, missing=0, named=None) -> str:
     code_txt = ", ".join(f"{c} x{n}" for c, n in list(codes.items())[:4])
     graph = count - missing
     if missing and not graph:
@@ -277,6 +278,8 @@ def _summary(rule, count, codes, first, last, ongoing, share, lost, before, miss
     if share is not None and graph:
         parts[0] += f", {share:.0%} of this account's sends"
     parts.append(f"from {fmt_time(first)} to {fmt_time(last)}")
+    if named:
+        parts.append(f"Meta named the fault of {sum(named.values())}: " + ", ".join(f"{r} x{n}" for r, n in named.items()))
     if lost:
         parts.append(f"{lost} events were dropped from accepted batches")
     if rule in ("token-expired", "permission-revoked") and len(before):
