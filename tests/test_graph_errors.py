@@ -282,3 +282,14 @@ def test_sdk_lines_never_leak_tokens_or_customer_data():
 
 def test_catalogue_version_is_stated():
     assert re.fullmatch(r"\d{4}\.\d{1,2}\.\d+", graph_errors.catalogue_version())
+
+
+def test_stape_response_is_classified_by_meta_title_when_no_subcode_says_it():
+    body = json.dumps({"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100,
+                                 "error_user_title": "Event Timestamp Too Old", "fbtrace_id": "AbCdEf1"}})
+    line = json.dumps({"Name": "Facebook", "Type": "Response", "EventName": "Purchase", "ResponseStatusCode": 400,
+                       "ResponseHeaders": {"content-type": "application/json; charset=UTF-8"}, "ResponseBody": body,
+                       "Message": "Pixel ID: 1033167457209826"})
+    report = audit_text({"stdout.json": line + "\n"})
+    (named,) = _findings(report, "event-time-wrong")
+    assert named["account"] == "1033167457209826" and named["subject"] == "rejected by Meta"
