@@ -37,8 +37,8 @@ GRAPH_HOST = r"graph\.facebook\.com"
 #: ``/v20.0/<pixel>/events`` in a URL or a logged path, the version optional:
 #: groups ``gv`` (1, the version) and ``px`` (2, the pixel id).
 EVENTS_PATH = r"(?:/(?P<gv>v\d+(?:\.\d+)?))?/(?P<px>\d{5,20})/events\b"
-#: ``https://graph.facebook.com/v20.0/<pixel>/events`` (host and version required; same groups).
-EVENTS_URL = GRAPH_HOST + r"/(?P<gv>v\d+(?:\.\d+)?)/(?P<px>\d{5,20})/events\b"
+#: ``https://graph.facebook.com/v20.0/<pixel>/events`` (the host required; same groups).
+EVENTS_URL = GRAPH_HOST + EVENTS_PATH
 #: Names the Graph endpoint somewhere in a line.
 GRAPH_ENDPOINT = r"(?i)graph\.facebook\.com|/events\b"
 #: Words of a send that got no answer: timeouts, DNS, TLS, refused or reset

@@ -293,3 +293,19 @@ def test_stape_response_is_classified_by_meta_title_when_no_subcode_says_it():
     report = audit_text({"stdout.json": line + "\n"})
     (named,) = _findings(report, "event-time-wrong")
     assert named["account"] == "1033167457209826" and named["subject"] == "rejected by Meta"
+
+
+@pytest.mark.parametrize("source, name, text", [
+    # a Node socket error in a WooCommerce pixel error line (WooCommerce's own list had no ECONNRESET)
+    ("woocommerce", "facebook_for_woocommerce-2026-03-02-a1b2.log",
+     "2026-03-02T10:00:01+00:00 NOTICE Could not send Pixel event: Error: socket hang up (ECONNRESET)\n"),
+    # a WordPress HTTP API failure in a raw Graph log (the graph_api list had no http_request_failed)
+    ("graph_api", "capi.log",
+     "2026-03-02 10:00:01 POST https://graph.facebook.com/v20.0/123456789012/events failed: "
+     "WP_Error http_request_failed: cURL error 7: Failed to connect to graph.facebook.com port 443\n"),
+])
+def test_every_source_knows_every_transport_failure(source, name, text):
+    frame, _ = parse_text(source, {name: text})
+    assert frame["signal"].cast(pl.String).to_list() == ["transport_error"]
+    report = audit_text({name: text})
+    assert [f["rule"] for f in report["findings"]] == ["connectivity-failure"]

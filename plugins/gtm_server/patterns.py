@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor.graph_errors import EVENTS_URL
-
 from auditor import REJECT_SCHEMA  # noqa: F401 - shared by the source's modules
 from auditor import capi_payload
+from auditor.graph_errors import EVENTS_URL
 
 
 #: A line starting a record: an NDJSON line (``{`` in column 0), the opening

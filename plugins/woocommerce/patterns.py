@@ -6,7 +6,7 @@ batches and by :mod:`.sniff`) and Rust ``regex`` (used in Polars expressions).
 
 from __future__ import annotations
 
-from auditor.graph_errors import CODE_IN_TEXT, EVENTS_PATH, TRANSPORT_TEXT as _TRANSPORT_TEXT
+from auditor.graph_errors import CODE_IN_TEXT, EVENTS_PATH, EVENTS_URL, TRANSPORT_TEXT as _TRANSPORT_TEXT
 
 #: WooCommerce file handler v1, legacy ``add()`` entries: site-local time, no offset.
 LEGACY_HEADER = r"\d\d-\d\d-\d{4} @ \d\d:\d\d:\d\d -"
@@ -56,7 +56,7 @@ PLUGIN_UPDATED = r"^(?:Starting upgrade to v|Upgrade to v)([0-9][^\s]*)"
 
 #: Content markers the sniffer looks for (any one, case-insensitive).
 META_MARKERS = (
-    r"graph\.facebook\.com/v?[0-9.]*/?[0-9]+/events",
+    EVENTS_URL,
     r"Error persisting Meta logs",
     r"Facebook-for-WooCommerce",
     r"Could not send Pixel event",
