@@ -24,7 +24,7 @@ from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
 from auditor.graph_errors import meaning_expr, row_expr, rows as catalogue_rows
 from auditor.schema import ERROR_SIGNALS
-from auditor.wording import fmt_time
+from auditor.wording import fmt_time, span_text
 
 #: Kinds of rows that answer a send (only they can say "accepted").
 ANSWER_KINDS = ("api_response", "status")
@@ -252,9 +252,9 @@ def _rejected_finding(ctx: CheckContext, rule: str, account: str | None, rows: p
     if codes:
         head += " (codes " + ", ".join(f"{c} x{n}" for c, n in list(codes.items())[:4]) + ")"
     if share is not None:
-        head += f", {share:.0%} of this account's sends"
+        head += f", {share:.0%} of this account's sends" if share >= 0.01 else ", under 1% of this account's sends"
     first, last = rows["logged_at"].min(), rows["logged_at"].max()
-    parts = [head, f"from {fmt_time(first)} to {fmt_time(last)}",
+    parts = [head, span_text(first, last),
              "still failing at the end of the evidence" if ongoing else "sends succeeded again afterwards"]
     return ctx.finding(
         rule, account=account, subject=REJECTED_SUBJECT, count=count,
