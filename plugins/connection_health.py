@@ -389,6 +389,12 @@ def _analyse_updates(ctx: CheckContext) -> tuple[list[Finding], pl.DataFrame]:
                 kinds = errs.group_by("diag").len().sort(["len", "diag"], descending=[True, False])
                 details.append("errors began after it: " + ", ".join(f"{d} x{n}" for d, n in kinds.iter_rows()))
                 metrics["errors_after_change"] = {d: int(n) for d, n in kinds.iter_rows()}
+                missing = errs.filter(pl.col("signal") == "token_missing")
+                if missing.height:
+                    # the evidence for "broken by the update" rather than "token expired"
+                    details.append(f"since {fmt_time(missing['logged_at'].min())} the connector has no access token "
+                                   "(it says it cannot create its API connection), so the update lost or reset "
+                                   "its connection settings rather than Meta rejecting a token")
                 last_seen = max(last_seen, errs["logged_at"].max())
                 ongoing = ongoing or not bool((acc_ok > errs["logged_at"].max()).any())
             evidence = evidence_from(pl.DataFrame([change]).select("file", "line", "message", "logged_at"), 1) + evidence_from(errs, 4)

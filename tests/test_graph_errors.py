@@ -236,7 +236,8 @@ def test_catalog_sync_lines_saying_the_token_is_missing_count_too():
 def test_missing_token_after_a_version_change_is_left_to_the_update_finding():
     text = SAMPLE_UPDATE.read_text()
     report = audit_text({SAMPLE_UPDATE.name: text})
-    assert _findings(report, "integration-broken-after-update")
+    (update,) = _findings(report, "integration-broken-after-update")
+    assert "the connector has no access token" in update["summary"] and "3.4.1 -> 3.7.1" in update["summary"]
     assert not _findings(report, "token-expired")
     # the same log without the version change: nothing explains the missing token but the token
     report = audit_text({SAMPLE_UPDATE.name: text.replace("3.7.1", "3.4.1")})
