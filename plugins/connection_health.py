@@ -1,11 +1,17 @@
 """Connection-health diagnoses: can the server reach Meta and is it allowed to?
 
 Rows: token-expired, permission-revoked, rate-limited, connectivity-failure,
-payload-rejected and integration-broken-after-update.  Classification is by
-Graph error code/subcode (messages are localised), with English connector
-texts only as a fallback when a line carries no code.  Counts are of *sends*
-(requests): a WooCommerce response and its ``Could not send Pixel event`` line
-belong to the same request and count once.
+payload-rejected and integration-broken-after-update, plus the payload rows a
+Graph error names precisely (event-time-wrong, missing-value-currency,
+pii-unhashed, action-source-invalid, emq-low): Meta rejected those sends for
+that reason, so the finding carries that row's fix, not the generic
+"correct the field named in the error".  Errors are classified by the Graph
+error catalogue (:mod:`auditor.graph_errors`: code, subcode, then message
+text, most specific first).  A connector that logs that its access token is
+missing cannot send anything: token-expired, unless the lines start after a
+version change, when integration-broken-after-update claims them.  Counts are
+of *sends* (requests): a WooCommerce response and its ``Could not send Pixel
+event`` line belong to the same request and count once.
 """
 
 from __future__ import annotations
@@ -16,18 +22,18 @@ import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from, hookimpl, plain
 from auditor.findings import downgrade
+from auditor.graph_errors import meaning_expr, row_expr, rows as catalogue_rows
 from auditor.schema import ERROR_SIGNALS
 from auditor.wording import fmt_time, span_text
 
 #: Kinds of rows that answer a send (only they can say "accepted").
 ANSWER_KINDS = ("api_response", "status")
-RATE_LIMIT_CODES = (4, 17, 32, 613, 80004)
-PERMISSION_CODES = (3, 10, *range(200, 300))
-TRANSIENT_SERVER_CODES = (1, 2)
-
-_TOKEN_TEXT = r"(?i)error validating access token|access token could not be decrypted|invalid oauth access token"
-_RATE_TEXT = r"(?i)\(#(4|17|32|613)\)|request limit reached"
-_PERMISSION_TEXT = r"(?i)\(#(10|200)\)|does not have permission"
+#: Rows about the connection itself; the others a Graph error can name are payload rows.
+CONNECTION_RULES = ("token-expired", "permission-revoked", "rate-limited", "connectivity-failure", "payload-rejected")
+#: Payload rows a Graph error can name (from the catalogue), reported with the subject below.
+PAYLOAD_RULES = tuple(r for r in catalogue_rows() if r not in CONNECTION_RULES)
+REJECTED_SUBJECT = "rejected by Meta"
+UPDATE_RULE = "integration-broken-after-update"
 
 RULE_LABEL = {
     "token-expired": "Meta rejected the access token",
@@ -39,24 +45,26 @@ RULE_LABEL = {
 
 
 def classify(ctx: CheckContext) -> pl.DataFrame:
-    """The error rows (:data:`_ROW_COLS`) with ``diag`` (diagnosis row or null) and ``send_key``."""
-    code, sub, sig, msg = pl.col("error_code"), pl.col("error_subcode"), pl.col("signal"), pl.col("message").fill_null("")
-    no_code = code.is_null()
+    """The error rows (:data:`_ROW_COLS`) with ``diag`` (diagnosis row or null),
+    ``means`` (the catalogue's words for the error) and ``send_key``.
+
+    A Graph code known to the catalogue decides; then a failure without an
+    answer (transport error, HTML page, HTTP 5xx); then a missing token; then
+    the message text alone (lines that kept no code)."""
+    code, sig = pl.col("error_code"), pl.col("signal")
+    cat = row_expr("error_code", "error_subcode", "message")
     diag = (
-        pl.when(code == 190).then(pl.lit("token-expired"))
-        .when(code.is_in(PERMISSION_CODES) | ((code == 100) & (sub == 33))).then(pl.lit("permission-revoked"))
-        .when(code.is_in(RATE_LIMIT_CODES)).then(pl.lit("rate-limited"))
-        .when(code == 100).then(pl.lit("payload-rejected"))
-        .when(code.is_in(TRANSIENT_SERVER_CODES)).then(pl.lit("connectivity-failure"))
+        pl.when(code.is_not_null() & cat.is_not_null()).then(cat)
         .when(sig.is_in(["transport_error", "server_error_page"])).then(pl.lit("connectivity-failure"))
         .when(pl.col("http_status") >= 500).then(pl.lit("connectivity-failure"))
-        .when(no_code & msg.str.contains(_TOKEN_TEXT)).then(pl.lit("token-expired"))
-        .when(no_code & msg.str.contains(_RATE_TEXT)).then(pl.lit("rate-limited"))
-        .when(no_code & msg.str.contains(_PERMISSION_TEXT)).then(pl.lit("permission-revoked"))
-        .otherwise(None)
+        .when(sig == "token_missing").then(pl.lit("token-expired"))
+        .otherwise(cat)
     )
     rows = ctx.select(*_ROW_COLS, where=sig.is_in(ERROR_SIGNALS) | (pl.col("http_status") >= 500))
-    return plain(rows, "message").with_columns(diag.alias("diag"), _send_key().alias("send_key"))
+    return plain(rows, "message", "signal", "file").with_columns(
+        diag.alias("diag"), meaning_expr("error_code", "error_subcode", "message").alias("means"),
+        _send_key().alias("send_key"),
+    )
 
 
 def _send_key() -> pl.Expr:
@@ -143,16 +151,23 @@ def _drop_echoes(errors: pl.DataFrame, within_s: int = 120) -> pl.DataFrame:
 
 def connection_findings(ctx: CheckContext) -> list[Finding]:
     errors = _drop_echoes(classify(ctx).filter(pl.col("diag").is_not_null()))
+    claimed = _claimed_by_updates(ctx)
+    if claimed.height:
+        errors = errors.join(claimed, on=["file", "line"], how="anti", maintain_order="left")
     partial = _partial_batches(ctx)
     successes = _successes(ctx)
     sends = _sends_per_account(ctx)
     findings: list[Finding] = []
-    groups = pl.concat([errors, partial.drop("_sent", "_lost")], how="diagonal_relaxed")
+    # a rejection Meta named precisely is also a rejection: payload-rejected
+    # counts it too (the events are lost), with the named row's fix
+    named = errors.filter(pl.col("diag").is_in(PAYLOAD_RULES)).with_columns(
+        pl.col("diag").alias("named"), pl.lit("payload-rejected").alias("diag"))
+    groups = pl.concat([errors, named, partial.drop("_sent", "_lost")], how="diagonal_relaxed")
     lost_by_account = partial.group_by("account").agg(pl.col("_lost").sum())
     for (rule, account), rows in sorted(groups.group_by(["diag", "account"]), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         if not ctx.ruleset.enabled(rule):
             continue
-        th = ctx.thresholds(rule)
+        th = ctx.thresholds(rule if rule in CONNECTION_RULES else "payload-rejected")
         count = rows["send_key"].n_unique()
         if count < int(th.get("min_count", 1)):
             continue
@@ -160,52 +175,111 @@ def connection_findings(ctx: CheckContext) -> list[Finding]:
         acc_succ = successes.filter(pl.col("account").eq_missing(account))["logged_at"]
         after_last = int((acc_succ > last).sum()) if last is not None else 0
         ongoing = after_last == 0
-        codes = (
-            rows.filter(pl.col("error_code").is_not_null())
-            .select(pl.format("{}/{}", "error_code", pl.col("error_subcode").fill_null(0).cast(pl.String)).str.strip_suffix("/0").alias("c"))
-            .group_by("c").len().sort(["len", "c"], descending=[True, False])
-        )
-        code_counts = {c: int(n) for c, n in codes.iter_rows()}
+        code_counts = _code_counts(rows)
         total_sends = sends.get(account, 0)
         share = count / total_sends if total_sends else None
-        severity = ctx.ruleset.rule(rule).severity
         metrics: dict = {"sends_affected": count, "codes": code_counts, "total_sends": total_sends,
                          "share": round(share, 4) if share is not None else None,
                          "successes_after_last_error": after_last}
+        if rule in PAYLOAD_RULES:
+            findings.append(_rejected_finding(ctx, rule, account, rows, metrics, ongoing))
+            continue
+        severity = ctx.ruleset.rule(rule).severity
         if rule == "connectivity-failure" and share is not None and share < float(th.get("high_share", 0)):
             severity = downgrade(severity)
         before = acc_succ.filter(acc_succ < first) if first is not None else acc_succ.head(0)
         if rule in ("token-expired", "permission-revoked"):
             metrics["last_success_before"] = before.max().isoformat() if len(before) else None
             metrics["successes_after_first_error"] = int((acc_succ > first).sum()) if first is not None else 0
+        missing = rows.filter(pl.col("signal") == "token_missing")["send_key"].n_unique() if rule == "token-expired" else 0
+        if missing:
+            metrics["token_missing_lines"] = missing
         lost = None
+        fix = ctx.ruleset.rule(rule).fix
         if rule == "payload-rejected":
             lost_row = lost_by_account.filter(pl.col("account").eq_missing(account))
             lost = int(lost_row["_lost"][0]) if lost_row.height else 0
             metrics["events_dropped_in_accepted_batches"] = lost
+            if "named" in rows.columns and rows["named"].is_not_null().any():
+                metrics["named_rows"] = dict(rows.group_by("named").len().drop_nulls("named").sort("named").iter_rows())
+                fix = _rejection_fix(ctx, rows)
         findings.append(ctx.finding(
             rule,
             severity=severity,
+            fix=fix,
             account=account,
             count=count,
             first_seen=first,
             last_seen=last,
             ongoing=ongoing,
-            summary=_summary(rule, count, code_counts, first, last, ongoing, share, lost, before),
+            summary=_summary(rule, count, code_counts, first, last, ongoing, share, lost, before, missing,
+                             metrics.get("named_rows")),
             evidence=evidence_from(rows),
             metrics=metrics,
         ))
     return findings
 
 
-def _summary(rule, count, codes, first, last, ongoing, share, lost, before) -> str:
-    code_txt = ", ".join(f"{c} x{n}" for c, n in list(codes.items())[:4])
-    parts = [f"{RULE_LABEL[rule][0].upper()}{RULE_LABEL[rule][1:]} on {count} send{'s' if count != 1 else ''}"]
-    if code_txt:
-        parts[0] += f" (codes {code_txt})"
+def _code_counts(rows: pl.DataFrame) -> dict[str, int]:
+    """``{"100/2804016": 3, "190": 1}``: how often each code/subcode was seen, most frequent first."""
+    codes = (
+        rows.filter(pl.col("error_code").is_not_null())
+        .select(pl.format("{}/{}", "error_code", pl.col("error_subcode").fill_null(0).cast(pl.String)).str.strip_suffix("/0").alias("c"))
+        .group_by("c").len().sort(["len", "c"], descending=[True, False])
+    )
+    return {c: int(n) for c, n in codes.iter_rows()}
+
+
+def _rejection_fix(ctx: CheckContext, rows: pl.DataFrame) -> str:
+    """payload-rejected's fix when Meta named the fault: each named row's own
+    fix, then the generic one for the rejections it did not name."""
+    parts = []
+    for rule, means in rows.filter(pl.col("named").is_not_null()).group_by("named").agg(pl.col("means").drop_nulls().unique().sort()).sort("named").iter_rows():
+        parts.append(f"For {', '.join(means) or rule} ({rule}): {ctx.ruleset.rule(rule).fix}")
+    if rows["named"].is_null().any():
+        parts.append(f"For the other rejections: {ctx.ruleset.rule('payload-rejected').fix}")
+    return " ".join(parts)
+
+
+def _rejected_finding(ctx: CheckContext, rule: str, account: str | None, rows: pl.DataFrame, metrics: dict,
+                      ongoing: bool) -> Finding:
+    """A payload row Meta named when it rejected the sends, with that row's fix
+    (payload-rejected counts the same sends as lost events)."""
+    means = sorted(set(rows["means"].drop_nulls().to_list()))
+    count, share = metrics["sends_affected"], metrics["share"]
+    codes = metrics["codes"]
+    head = f"Meta rejected {count} send{'s' if count != 1 else ''}: {'; '.join(means) or 'see the evidence'}"
+    if codes:
+        head += " (codes " + ", ".join(f"{c} x{n}" for c, n in list(codes.items())[:4]) + ")"
     if share is not None:
+        head += f", {share:.0%} of this account's sends" if share >= 0.01 else ", under 1% of this account's sends"
+    first, last = rows["logged_at"].min(), rows["logged_at"].max()
+    parts = [head, span_text(first, last),
+             "still failing at the end of the evidence" if ongoing else "sends succeeded again afterwards"]
+    return ctx.finding(
+        rule, account=account, subject=REJECTED_SUBJECT, count=count,
+        first_seen=first, last_seen=last, ongoing=ongoing, summary="; ".join(parts) + ".",
+        evidence=evidence_from(rows), metrics={**metrics, "meaning": means},
+    )
+
+
+def _summary(rule, count, codes, first, last, ongoing, share, lost, before, missing=0, named=None) -> str:
+    code_txt = ", ".join(f"{c} x{n}" for c, n in list(codes.items())[:4])
+    graph = count - missing
+    if missing and not graph:
+        parts = [f"The connector has no access token: {missing} log line{'s' if missing != 1 else ''} say it cannot "
+                 "create its Graph API connection because the access token is missing, so no server event can be sent"]
+    else:
+        parts = [f"{RULE_LABEL[rule][0].upper()}{RULE_LABEL[rule][1:]} on {graph} send{'s' if graph != 1 else ''}"]
+        if code_txt:
+            parts[0] += f" (codes {code_txt})"
+        if missing:
+            parts[0] += f" and {missing} log line{'s' if missing != 1 else ''} say the access token is missing"
+    if share is not None and graph:
         parts[0] += f", {share:.0%} of this account's sends"
     parts.append(span_text(first, last))
+    if named:
+        parts.append(f"Meta named the fault of {sum(named.values())}: " + ", ".join(f"{r} x{n}" for r, n in named.items()))
     if lost:
         parts.append(f"{lost} events were dropped from accepted batches")
     if rule in ("token-expired", "permission-revoked") and len(before):
@@ -216,6 +290,23 @@ def _summary(rule, count, codes, first, last, ongoing, share, lost, before) -> s
 
 def update_findings(ctx: CheckContext) -> list[Finding]:
     """A version change followed by errors or by silence of server events."""
+    return _updates(ctx)[0]
+
+
+def _claimed_by_updates(ctx: CheckContext) -> pl.DataFrame:
+    """``file``, ``line`` of the missing-token lines an update finding explains
+    (empty when that row is off): the connection check leaves them to it."""
+    if not ctx.ruleset.enabled(UPDATE_RULE):
+        return pl.DataFrame(schema={"file": pl.String, "line": pl.Int64})
+    return _updates(ctx)[1]
+
+
+def _updates(ctx: CheckContext) -> tuple[list[Finding], pl.DataFrame]:
+    """The update findings and the lines they claim, worked out once per audit."""
+    return ctx.shared("connection_health.updates", lambda: _analyse_updates(ctx))
+
+
+def _analyse_updates(ctx: CheckContext) -> tuple[list[Finding], pl.DataFrame]:
     th = ctx.thresholds("integration-broken-after-update")
     silence = timedelta(hours=float(th.get("silence_hours", 6)))
     error_window = timedelta(hours=float(th.get("error_window_hours", 72)))
@@ -232,8 +323,9 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
     changes = changes.unique(["account", "connector_version"], keep="first", maintain_order=True)
     markers = ctx.select(*_ROW_COLS, "connector_version", where=pl.col("signal") == "plugin_updated").select("account", "logged_at", "file", "line", "message", pl.col("connector_version"), pl.lit(None, pl.String).alias("prev_version"))
     changes = pl.concat([changes, markers.select(changes.columns)], how="vertical_relaxed").sort(["account", "logged_at"])
+    claimed = [pl.DataFrame(schema={"file": pl.String, "line": pl.Int64})]
     if changes.is_empty():
-        return []
+        return [], claimed[0]
     # a connector that lost its token after an update is broken by the update,
     # not by an expired token: count those lines as errors after the change
     errors = classify(ctx).with_columns(
@@ -297,9 +389,19 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
                 kinds = errs.group_by("diag").len().sort(["len", "diag"], descending=[True, False])
                 details.append("errors began after it: " + ", ".join(f"{d} x{n}" for d, n in kinds.iter_rows()))
                 metrics["errors_after_change"] = {d: int(n) for d, n in kinds.iter_rows()}
+                missing = errs.filter(pl.col("signal") == "token_missing")
+                if missing.height:
+                    # the evidence for "broken by the update" rather than "token expired"
+                    details.append(f"since {fmt_time(missing['logged_at'].min())} the connector has no access token "
+                                   "(it says it cannot create its API connection), so the update lost or reset "
+                                   "its connection settings rather than Meta rejecting a token")
                 last_seen = max(last_seen, errs["logged_at"].max())
                 ongoing = ongoing or not bool((acc_ok > errs["logged_at"].max()).any())
             evidence = evidence_from(pl.DataFrame([change]).select("file", "line", "message", "logged_at"), 1) + evidence_from(errs, 4)
+            # every missing-token line from the change on is this update's doing
+            # (until the next change), also those after the error window
+            after = (pl.col("logged_at") >= t) & (pl.col("logged_at") < next_change) if next_change is not None else pl.col("logged_at") >= t
+            claimed.append(acc_err.filter((pl.col("signal") == "token_missing") & after).select("file", pl.col("line").cast(pl.Int64)))
             findings.append(ctx.finding(
                 "integration-broken-after-update",
                 account=account,
@@ -311,17 +413,18 @@ def update_findings(ctx: CheckContext) -> list[Finding]:
                 evidence=evidence,
                 metrics=metrics,
             ))
-    return findings
+    return findings, pl.concat(claimed).unique()
 
 
 @hookimpl
 def capi_auditor_register_checks(register):
     register(Check(
         name="connection-errors",
-        rules=("token-expired", "permission-revoked", "rate-limited", "connectivity-failure", "payload-rejected"),
+        rules=(*CONNECTION_RULES, *PAYLOAD_RULES),
         run=connection_findings,
         needs=("api_response", "status", "server_event"),
-        description="Graph API errors and transport failures, classified by code/subcode, per account.",
+        description="Graph API errors, missing tokens and transport failures, classified by the Graph error "
+                    "catalogue (code, subcode, message), per account.",
     ))
     register(Check(
         name="broken-after-update",

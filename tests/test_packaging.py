@@ -34,3 +34,16 @@ def test_builtin_plugins_register_through_the_public_entry_point_group():
         assert (ROOT / f"{rel}.py").is_file() or (ROOT / rel / "__init__.py").is_file(), target
     # no generic top-level 'plugins' package is installed
     assert "plugins" not in cfg["tool"]["setuptools"]["packages"]
+
+
+def test_every_ruleset_and_catalogue_file_is_package_data():
+    """The Graph error catalogue lives in a subfolder of rulesets/: a pattern
+    that only covers top-level YAML files would ship a package that cannot
+    classify a single Graph error."""
+    import fnmatch
+
+    patterns = _config()["tool"]["setuptools"]["package-data"]["capi_auditor_rulesets"]
+    files = [p.relative_to(ROOT / "rulesets").as_posix() for p in (ROOT / "rulesets").rglob("*.yaml")]
+    assert "catalogues/graph_errors.yaml" in files
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) and f.count("/") == pat.count("/") for pat in patterns)]
+    assert not missing, f"not shipped as package data: {missing}"

@@ -69,8 +69,9 @@ def test_plugins_new_project_tests_pass_and_install_as_plugin(cli, tmp_path):
                          capture_output=True, text=True, timeout=300, env=_autoload_env())
     report = json.loads(res.stdout)
     assert report["inputs"]["by_source"] == {"acme_store": 6}
-    # the plugin's own row, and the built-in checks read its rows too (code 100 = payload-rejected)
-    assert {f["rule"] for f in report["findings"]} == {"acme_store-sender-errors", "payload-rejected"}
+    # the plugin's own row, and the built-in checks read its rows too: code 100/2804003 is
+    # payload-rejected, and the Graph error catalogue names the fault (event_time too old)
+    assert {f["rule"] for f in report["findings"]} == {"acme_store-sender-errors", "payload-rejected", "event-time-wrong"}
     assert res.returncode == 1  # the plugin's row is high severity
 
 

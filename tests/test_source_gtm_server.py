@@ -95,7 +95,8 @@ def test_gcs_sink_shard_requests_responses_failures():
     assert (err["signal"], err["error_code"], err["error_subcode"], err["error_type"]) == ("graph_error", 100, 2804050, "OAuthException")
     assert err["is_transient"] is False and err["fbtrace_id"] == "Asu2mk752HZ0oT07IksFAwN"
     assert err["batch_id"] == req["batch_id"] and err["pixel_id"] == PIXEL_A
-    assert err["message"] == "HTTP 400: Invalid parameter (code 100, subcode 2804050)"
+    # Meta's (localised) title follows: the Graph error catalogue may read it
+    assert err["message"].startswith("HTTP 400: Invalid parameter (code 100, subcode 2804050): Du har ikke")
     assert json.loads(err["extra"])["error_user_title"].startswith("Du har ikke")
     # jsonPayload request/response pair
     req2 = one(df, kind="server_event", order_id="1235")

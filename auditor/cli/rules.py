@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ..graph_errors import CATALOGUE_FILE, entries_for
 from . import loading
 from .options import ConfigOpt, DisableOpt, PluginOpt, PluginsDirOpt, RulesetOpt
 
@@ -67,4 +68,9 @@ def rules_show(
         out.print("\n[bold]Thresholds[/bold]")
         for k, v in row.thresholds.items():
             out.print(f"  {k}: {v}", markup=False)
+    entries = entries_for(row.id)
+    if entries:
+        out.print(f"\n[bold]Graph API errors that lead here[/bold] (most specific first; rulesets/{CATALOGUE_FILE})")
+        for e in entries:
+            out.print(f"  {e.describe()}: {e.means}", markup=False)
     out.print(f"\n[dim]defined in {row.origin}[/dim]")

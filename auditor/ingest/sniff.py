@@ -25,6 +25,20 @@ def head_text(head: bytes) -> str:
     return head.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
 
+#: ``[`` then an object, or an empty array that is the whole text.
+_ARRAY_START = re.compile(r"\[\s*(?:\{|\]\s*\Z)")
+
+
+def looks_like_json_array(text: str) -> bool:
+    """Does a file head start a JSON array (``[{...`` or a lone ``[]``)?
+
+    A ``[`` and a ``]`` alone do not make one: Monolog lines end in ``[] []``
+    (empty context and extra) and start with ``[2024-05-01 10:00:00]``, and a
+    file cut mid-entry may begin with that ``[] []``.  Sniffers that would read
+    such a file as one JSON document ask this instead of ``startswith("[")``."""
+    return _ARRAY_START.match(text.lstrip()) is not None
+
+
 def pick_source(
     unit: InputUnit, sources: dict[str, Source], problems: list[PluginProblem], memo: "SniffMemo | None" = None
 ) -> tuple[Source | None, bytes]:

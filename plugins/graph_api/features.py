@@ -4,7 +4,9 @@
 timestamp prefix, the Python SDK block (``Message: Call was not successful``
 ... ``Response:`` + pretty JSON), Guzzle's ``resulted in a `400 Bad Request`
 response:``, HTTP captures (``-> HTTP 502 Bad Gateway``, ``HTTP/1.1 502``),
-HTML error pages, transport failures, the Graph URL (version, pixel).
+HTML error pages (also a fragment of Meta's "Sorry, something went wrong." page
+after a ``[502] "Content-Type":[...]`` status line), transport failures, SDK
+exception lines that kept only the message, the Graph URL (version, pixel).
 :func:`regex_body` reads Graph body fields from bodies that are not valid JSON
 (cut by Guzzle at ~120 characters, or printed as a Python repr).
 """
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from auditor.graph_errors import HTML_PAGE, SDK_ERROR, SDK_UNCAUGHT, STATUS_PREFIX
+
 from .patterns import (
-    CAPTURE_STATUS, GRAPH_ENDPOINT, GUZZLE, HTML, HTTP_STATUS, JSON_TAIL, S, SORRY, TRANSPORT, URL,
+    CAPTURE_STATUS, GRAPH_ENDPOINT, GUZZLE, HTTP_STATUS, JSON_TAIL, S, SORRY, TRANSPORT, URL,
 )
 from .timestamps import TS_PREFIX
 
@@ -22,7 +26,7 @@ from .timestamps import TS_PREFIX
 TEXT_COLS = {
     "t_ts": S, "j": S, "t_sdk": pl.Boolean, "t_guzzle": S, "t_truncated": pl.Boolean,
     "t_version": S, "t_pixel": S, "t_status": S, "t_capture": S, "t_html": pl.Boolean, "t_sorry": S,
-    "t_transport": pl.Boolean, "t_first": S,
+    "t_transport": pl.Boolean, "t_first": S, "t_sdk_msg": S,
 }
 #: Columns :func:`regex_body` adds.
 REGEX_COLS = ("r_code", "r_subcode", "r_type", "r_transient", "r_message", "r_title", "r_fbtrace", "r_events")
@@ -53,8 +57,8 @@ def text_features(rec: pl.Expr) -> list[pl.Expr]:
         sdk.alias("t_sdk"),
         guzzle.alias("t_guzzle"),
         rec.str.contains(r"\(truncated\.\.\.\)").alias("t_truncated"),
-        url.struct.field("1").alias("t_version"),
-        url.struct.field("2").alias("t_pixel"),
+        url.struct.field("gv").alias("t_version"),
+        url.struct.field("px").alias("t_pixel"),
         pl.coalesce(
             guzzle,
             capture,
@@ -62,12 +66,15 @@ def text_features(rec: pl.Expr) -> list[pl.Expr]:
             rec.str.extract(HTTP_STATUS, 1),
             rec.str.extract(_TITLE_STATUS, 1),
             rec.str.extract(_STATUS_PHRASE, 1),
+            rec.str.extract(STATUS_PREFIX, 1),  # [502] "Content-Type":["text/html..."] before a page
         ).alias("t_status"),
         capture.alias("t_capture"),
-        rec.str.contains(HTML).alias("t_html"),
+        rec.str.contains(HTML_PAGE).alias("t_html"),  # a whole page, or a fragment of Meta's "Sorry" page
         rec.str.extract(SORRY, 1).alias("t_sorry"),
         (rec.str.contains(TRANSPORT) & rec.str.contains(GRAPH_ENDPOINT)).alias("t_transport"),
         first_line.str.replace(TS_PREFIX, "").str.strip_chars(" -:|").alias("t_first"),
+        # an SDK exception line that kept only the message (Node, PHP, Python SDKs)
+        pl.coalesce(rec.str.extract(SDK_UNCAUGHT, 2), rec.str.extract("(?m)" + SDK_ERROR, 2)).alias("t_sdk_msg"),
     ]
 
 

@@ -48,8 +48,8 @@ def parse_lines(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, p
     quick = recs.filter(prefixed).with_columns(
         rec.str.extract(TS_PREFIX, 1).alias("t_ts"),
         rec.str.extract(r"^[^{]*(\{.*\})" + JSON_TAIL, 1).alias("j"),
-        url.struct.field("1").alias("t_version"),
-        url.struct.field("2").alias("t_pixel"),
+        url.struct.field("gv").alias("t_version"),
+        url.struct.field("px").alias("t_pixel"),
         pre.str.extract(HTTP_STATUS, 1).alias("t_status"),
         *null_text_features("t_ts", "j", "t_version", "t_pixel", "t_status"),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from auditor import MESSAGE_CHARS, REJECT_SCHEMA  # noqa: F401 - shared by the source's modules
+from auditor.graph_errors import EVENTS_PATH, GRAPH_ENDPOINT, TRANSPORT_TEXT, TRANSPORT_WORDS  # noqa: F401 - as above
 
 CONNECTOR = "graph-api-log"
 S = pl.String
@@ -46,20 +47,14 @@ FLAT = (
 # Line patterns
 # --------------------------------------------------------------------------
 
-#: ``/v20.0/<pixel>/events``: group 1 the Graph version, group 2 the pixel.
-URL = r"(?:/(v\d+\.\d+))?/(\d{5,20})/events\b"
-#: Names the Graph endpoint (captures, transport failures).
-GRAPH_ENDPOINT = r"(?i)graph\.facebook\.com|/events\b"
+#: ``/v20.0/<pixel>/events``: group 1 the Graph version, group 2 the pixel; and
+#: what names the Graph endpoint (captures, transport failures): the core's patterns.
+URL = EVENTS_PATH
 SDK_LINE = r"^\s*Message: Call was not successful"
 GUZZLE = r"resulted in a `(\d{3})[^`]*` response"
 HTML = r"(?i)<!doctype html|<html[\s>]"
 SORRY = r"(?i)(sorry, something went wrong\.?)"
-TRANSPORT_WORDS = (
-    r"curl error \d+|timed? ?out|could not resolve host|connection (?:refused|reset)|"
-    r"\bssl\b|econnreset|etimedout|econnrefused|enotfound|eai_again|socket hang up|"
-    r"network is unreachable|failed to connect"
-)
-TRANSPORT = rf"(?i)(?:{TRANSPORT_WORDS})"
+TRANSPORT = TRANSPORT_TEXT
 #: Monolog appends "[] []" (context, extra) after the JSON.
 JSON_TAIL = r"\s*(?:\[\]\s*)*$"
 #: Any ``HTTP 502`` / ``HTTP/1.1 502`` / ``HTTP: 502`` mention.

@@ -4,6 +4,9 @@ Records are classified by ``error.code``/``error_subcode``, never by the
 (localised) text: ``graph_error`` (an error object), ``success``
 (``events_received``), ``server_error_page`` (an HTML page, or a 5xx with no
 Graph body from Guzzle or an HTTP capture), ``transport_error`` (no answer).
+An SDK exception line that kept only the message is a ``graph_error`` with that
+message (and the ``(#N)`` code in it): the Graph error catalogue classifies it
+by its text.
 ``message`` and ``extra`` are redacted with :func:`auditor.redact.redact_columns`.
 """
 
@@ -15,6 +18,8 @@ from auditor import ParseContext
 from auditor.redact import redact_columns
 
 from .features import REGEX_COLS, regex_body
+from auditor.graph_errors import CODE_IN_TEXT
+
 from .patterns import CONNECTOR, HTML, MESSAGE_CHARS, S, SORRY, TRANSPORT, TRANSPORT_WORDS, URL, WRAPPER_KEYS
 from .timestamps import TS_PREFIX, timestamp_column
 from .values import clean_int, tidy_message, to_bool, to_int, unescape
@@ -46,10 +51,12 @@ def records_to_rows(
     c = pl.col
     body_html = c("body_text").str.contains(HTML).fill_null(False)
     html = c("t_html").fill_null(False) | body_html
-    err_code = clean_int(pl.coalesce(c("e_code"), c("r_code")))
+    # an SDK line that kept only the message: its text (and a "(#N)" code in it) stands for the body
+    sdk_msg = pl.when(c("_valid").is_null()).then(c("t_sdk_msg"))
+    err_code = clean_int(pl.coalesce(c("e_code"), c("r_code"), sdk_msg.str.extract(CODE_IN_TEXT, 1)))
     err_sub = clean_int(pl.coalesce(c("e_error_subcode"), c("r_subcode")))
     err_type = pl.coalesce(c("e_type"), unescape(c("r_type")))
-    err_msg = pl.coalesce(c("e_message"), unescape(c("r_message")))
+    err_msg = pl.coalesce(c("e_message"), unescape(c("r_message")), sdk_msg)
     err_title = pl.coalesce(c("e_error_user_title"), unescape(c("r_title")))
     events = clean_int(pl.coalesce(c("events_received"), c("r_events")))
     page_status = c("body_text").str.extract(r"(?i)<title>[^<]*?\b([45]\d\d)\b", 1)

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from auditor.ingest.sniff import head_text
+from auditor.graph_errors import EVENTS_URL, SDK_ERROR, SDK_UNCAUGHT, TRANSPORT_WORDS
+from auditor.ingest.sniff import head_text, looks_like_json_array
 
 from .timestamps import TS_HEAD
 
@@ -26,7 +27,11 @@ _MARKER = re.compile(
     r'"events_received"\s*:|"error"\s*:\s*\{[^{}]*"code"\s*:|"fbtrace_id"\s*:|'
     r"Call was not successful|graph\.facebook\.com/\S*/events\S* resulted in|"
     r"\(truncated\.\.\.\)|Sorry, something went wrong|"
-    r"/events\S* -> HTTP(?:/\d(?:\.\d)?)? \d{3}\b"
+    r"/events\S* -> HTTP(?:/\d(?:\.\d)?)? \d{3}\b|"
+    + SDK_ERROR + "|" + SDK_UNCAUGHT + "|"
+    # a send to the Graph endpoint that got no answer
+    + EVENTS_URL + r"\S*[^\n]*(?i:" + TRANSPORT_WORDS + ")",
+    re.M,  # SDK_ERROR ends at the end of its line
 )
 # counted in "\n" + text: a literal first character lets ``re`` jump from line to line
 _START_LINE = re.compile(rf"\n(?:{TS_HEAD}|\{{|\s*Message: )")
@@ -40,13 +45,12 @@ CAPTURE_SCORE = 0.92
 
 
 def _looks_like_array(text: str) -> bool:
-    stripped = text.lstrip()
-    return stripped.startswith("[") and stripped[1:].lstrip()[:1] in ("{", "]", "")
+    return looks_like_json_array(text)
 
 
 # literal necessary conditions of the patterns above, tested with ``in`` first
 _MARKER_HINTS = ('"events_received"', '"error"', '"fbtrace_id"', "Call was not successful", "resulted in",
-                 "(truncated...)", "Sorry, something went wrong", " -> HTTP")
+                 "(truncated...)", "Sorry, something went wrong", " -> HTTP", "Facebook", "graph.facebook.com")
 _WOO_HINTS = ("Facebook-for-WooCommerce", "facebook_for_woocommerce", "method: POST", " @ ")
 _GCLOUD_HINTS = ('"logName"', '"insertId"', '"ResponseBody"', '"ResponseStatusCode"')
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from auditor import REJECT_SCHEMA  # noqa: F401 - shared by the source's modules
 from auditor import capi_payload
+from auditor.graph_errors import EVENTS_URL
 
 
 #: A line starting a record: an NDJSON line (``{`` in column 0), the opening
@@ -64,8 +65,8 @@ RESPONSE_BODY = pl.Struct({
 
 #: Tag names (``Name`` / ``tag_name``) of Meta tags whose logs are read.
 META_TAG = r"(?i)^(?:facebook|meta|dedupcollector)\b"
-#: ``https://graph.facebook.com/v24.0/<pixel>/events?access_token=...``
-GRAPH_URL = r"graph\.facebook\.com/(?P<gv>v\d+(?:\.\d+)?)/(?P<px>\d+)/events"
+#: ``https://graph.facebook.com/v24.0/<pixel>/events?access_token=...`` (the core's pattern)
+GRAPH_URL = EVENTS_URL
 #: A failed send: ``Request failed or timed out. Pixel ID: <id>``.
 FAILURE_MESSAGE = r"(?i)^\s*Request failed or timed out"
 PIXEL_IN_MESSAGE = r"(?i)Pixel ID:\s*(\d+)"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from auditor.ingest.sniff import head_text
+from auditor.ingest.sniff import head_text, looks_like_json_array
 
 _LOGENTRY = re.compile(r'"(?:insertId|logName)"\s*:')
 _SGTM = re.compile(
@@ -43,7 +43,7 @@ def _sgtm_marker(text: str, lower: str) -> bool:
 
 def sniff(file_name: str, head_bytes: bytes) -> float:
     text = head_text(head_bytes)
-    if text.lstrip()[:1] not in ("{", "["):
+    if text.lstrip()[:1] != "{" and not looks_like_json_array(text):
         return 0.0
     lower = text.lower()
     if "x-shopify-" in lower or "facebook-for-woocommerce" in lower:

@@ -158,6 +158,10 @@ def response_rows(tags: pl.DataFrame) -> pl.DataFrame:
                 pl.lit(" (code "), code.cast(pl.String).fill_null("?"),
                 pl.when(subcode.is_not_null()).then(pl.format(", subcode {}", subcode)).otherwise(pl.lit("")),
                 pl.lit(")"),
+                # Meta's title names the fault ("Event Timestamp Too Old"): the Graph error
+                # catalogue reads it when the subcode alone does not say
+                pl.when(err.struct.field("error_user_title").is_not_null())
+                .then(pl.lit(": ") + err.struct.field("error_user_title")).otherwise(pl.lit("")),
             )
         )
         .when(received.is_not_null()).then(pl.format("events_received={}", received))

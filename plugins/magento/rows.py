@@ -80,7 +80,6 @@ def records_to_rows(rec: pl.DataFrame) -> pl.DataFrame:
     signal = signal_for(
         events_call, code, status, transport, msg.str.contains(HTML), msg.str.contains(TOKEN_MISSING),
     )
-    first_line = msg.str.extract(r"^([^\n]*)", 1)
     message = (
         pl.when(is_sending).then(pl.lit("Sending event ") + pl.coalesce(sending.struct.field("name"), pl.lit("(no name)")))
         .when(msg == "").then(pl.lit("(empty message)"))

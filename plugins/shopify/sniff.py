@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from auditor.ingest.sniff import head_text
+from auditor.ingest.sniff import head_text, looks_like_json_array
 
 # case-insensitive by character classes: a (?i) search costs five times more
 _HEADER = re.compile(r"[xX][-_][sS][hH][oO][pP][iI][fF][yY][-_](?i:topic|hmac[-_]sha256|shop[-_]domain|webhook[-_]id)")
@@ -28,8 +28,7 @@ _ORDER_HINTS = ('"order_number"', '"line_items"', '"checkout_token"', '"financia
 def sniff(file_name: str, head_bytes: bytes) -> float:
     """0.95 with Shopify delivery headers, 0.85 for order/checkout payloads, else 0."""
     text = head_text(head_bytes)
-    start = text.lstrip()[:1]
-    if start not in ("{", "[") and not _HTTP.search("\n" + text):
+    if text.lstrip()[:1] != "{" and not looks_like_json_array(text) and not _HTTP.search("\n" + text):
         return 0.0
     if "Facebook-for-WooCommerce" in text or _FOREIGN.search(text):
         return 0.0  # Cloud Logging entries, Graph responses, WooCommerce logs

@@ -6,6 +6,8 @@ batches and by :mod:`.sniff`) and Rust ``regex`` (used in Polars expressions).
 
 from __future__ import annotations
 
+from auditor.graph_errors import CODE_IN_TEXT, EVENTS_PATH, EVENTS_URL, TRANSPORT_TEXT as _TRANSPORT_TEXT
+
 #: WooCommerce file handler v1, legacy ``add()`` entries: site-local time, no offset.
 LEGACY_HEADER = r"\d\d-\d\d-\d{4} @ \d\d:\d\d:\d\d -"
 #: ``gmdate('c')`` headers (file handler v2, and v1 for non-legacy entries), any level case.
@@ -33,8 +35,8 @@ KV_KEYS = ("method", "uri", "user-agent", "body", "duration", "code", "message",
 CONTEXT_SUFFIX = r"[ \t]*CONTEXT: [\[{].*$"
 CONTEXT_LINE = r"^ CONTEXT: [\[{]"
 
-#: ``/v20.0/<pixel>/events`` in a request uri.
-EVENTS_URI = r"/(?P<gv>v\d+(?:\.\d+)?)/(?P<px>[^/?#\s]+)/events/?(?:[?#]|$)"
+#: ``/v20.0/<pixel>/events`` in a request uri (the core's pattern, shared with the other sources).
+EVENTS_URI = EVENTS_PATH
 #: Plugin version in the request user agent.
 USER_AGENT_VERSION = r"Facebook-for-WooCommerce/([0-9][^\s;()]*)"
 #: ``woocommerce-<wc>-<plugin>`` or ``woocommerce_<flags>-<wc>-<plugin>``.
@@ -43,12 +45,10 @@ PARTNER_AGENT_VERSION = r"^woocommerce(?:_[A-Za-z0-9_]*)?-[0-9][^-\s]*-([0-9][^\
 # Status lines (first line of an entry's message).
 PIXEL_ERROR = r"^Could not send Pixel event:"
 PIXEL_ERROR_TYPE = r"^Could not send Pixel event:\s*(?:[A-Za-z_\\]*\\)?([A-Za-z_]*Exception|[A-Za-z_]+Error)\s*:"
-TRANSPORT_TEXT = (
-    r"(?i)curl error|operation timed out|timed out after|connection timed out|could not resolve|resolve host"
-    r"|\bssl\b|\btls\b|certificate|connection refused|failed to connect|connection reset|empty reply"
-    r"|http_request_failed|wp_error|network is unreachable|no route to host"
-)
-GRAPH_CODE_IN_TEXT = r"\(#(\d+)\)"
+#: A send that got no answer, and a ``(#N)`` Graph code in a text: the core's
+#: patterns (:mod:`auditor.graph_errors`), shared with the other sources.
+TRANSPORT_TEXT = _TRANSPORT_TEXT
+GRAPH_CODE_IN_TEXT = CODE_IN_TEXT
 CONNECTION_INVALID = r"Facebook connection invalid \(error (?P<code>\d+)(?:, subcode (?P<sub>\d+))?\)"
 CRAWLER_BLOCKED = r"^Blocked CAPI event for crawler"
 TOKEN_MISSING = r"(?i)access token is missing|missing (?:the )?access token|no access token|access token (?:is )?(?:not set|empty)"
@@ -56,7 +56,8 @@ PLUGIN_UPDATED = r"^(?:Starting upgrade to v|Upgrade to v)([0-9][^\s]*)"
 
 #: Content markers the sniffer looks for (any one, case-insensitive).
 META_MARKERS = (
-    r"graph\.facebook\.com/v?[0-9.]*/?[0-9]+/events",
+    EVENTS_URL,
+    r"Error persisting Meta logs",
     r"Facebook-for-WooCommerce",
     r"Could not send Pixel event",
     r"Facebook connection invalid",
