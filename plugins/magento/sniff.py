@@ -18,7 +18,11 @@ from .patterns import ENTRY_START
 _HEADER = re.compile("\n" + ENTRY_START.removeprefix("^"))
 _FBE = re.compile(r"\n\[[^\]\n]{19,40}\] FBE\.[A-Z]+: ")
 _MARKERS = ("graph.facebook.com", "Sending event ", "Facebook\\BusinessExtension", "Meta\\BusinessExtension",
-            "FacebookAds\\", "facebook-business-extension")
+            "facebook-business-extension")
+#: The PHP SDK's namespace counts only in a Magento log (channel ``main``, Magento
+#: paths): any PHP app using the SDK (Laravel ``production.ERROR`` ...) logs it through Monolog.
+_SDK = "FacebookAds\\"
+_MAGENTO = ("] main.", "/app/code/", "Magento\\", "/vendor/magento/")
 
 
 def sniff(file_name: str, head_bytes: bytes) -> float:
@@ -28,6 +32,6 @@ def sniff(file_name: str, head_bytes: bytes) -> float:
         return 0.0
     if _FBE.search(lined):
         return 0.9
-    if any(m in text for m in _MARKERS):
+    if any(m in text for m in _MARKERS) or (_SDK in text and any(m in text for m in _MAGENTO)):
         return 0.85  # Magento's system.log / exception.log with the extension's errors
     return 0.0
