@@ -8,7 +8,6 @@ Built from the real sample logs, so every built-in source and finalize is part o
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import subprocess
 import sys
@@ -28,9 +27,9 @@ from auditor.rows import FrameRows, SpilledRows
 from auditor.testing import audit_text, make_registry
 
 
-def _parse(registry: Registry, paths: list[str]):
+def _parse(registry: Registry, paths: list[str], batch_bytes: int | None = None):
     units, _ = expand(paths)
-    rows, summary, notes, problems = parse_units(units, registry)
+    rows, summary, notes, problems = parse_units(units, registry, batch_bytes=batch_bytes)
     assert not problems
     return rows, summary, notes
 
@@ -85,12 +84,8 @@ def test_rows_span_kinds_and_window_as_the_frame(spilled, in_memory):
 def test_many_small_files_give_the_same_rows(spilled, monkeypatch):
     """Parse batches cut small and spilled a few rows a file: the private working
     columns differ from file to file, and nothing may depend on where a cut falls."""
-    from auditor import engine
-
-    monkeypatch.setattr(engine, "read_pieces", functools.partial(engine.read_pieces, chunk_bytes=20_000))
-    monkeypatch.setattr(engine, "PACK_BYTES", 20_000)
     monkeypatch.setattr(rows_module, "SPILL_ROWS", 300)
-    small, _, _ = _parse(Registry.collect(load_plugins().pm), [str(SAMPLES)])
+    small, _, _ = _parse(Registry.collect(load_plugins().pm), [str(SAMPLES)], batch_bytes=20_000)
     try:
         assert small.frame().equals(spilled.frame())
     finally:
