@@ -27,7 +27,7 @@ import polars as pl
 from auditor.attribution import folder_of
 from auditor.jsonsafe import safe_json_decode
 
-from .patterns import ENTRY, GA4_PATH, META_TAG, NOISE, REJECT_SCHEMA, STAPE
+from .patterns import ENTRY, ENTRY_PAYLOAD, GA4_PATH, META_TAG, NOISE, REJECT_SCHEMA, STAPE, TAG_LOG
 
 #: Skipped classes and how the note names them.
 SKIPPED = {
@@ -67,11 +67,44 @@ def log_time(ts: pl.Expr) -> pl.Expr:
     )
 
 
+def _decode(json: pl.Series, shape: pl.Struct, plain: pl.Struct) -> tuple[pl.Series, pl.Series]:
+    """``(decoded, retried)``: each value decoded once with ``shape``.
+
+    ``str.json_decode`` fails a whole row whose value has another JSON type than
+    declared (a ``ResponseBody`` object, a ``RequestBody`` string ...), so the
+    rows ``shape`` refuses are decoded again with ``plain`` (its fields that are
+    not in ``plain`` null, ``retried`` true): their bodies are then read from
+    their text, as before.  Rows that are not JSON stay null.
+    """
+    out = safe_json_decode(json, shape)
+    retried = out.is_null() & json.is_not_null()
+    if not retried.any():
+        return out, retried
+    names = plain.to_schema()
+    again = safe_json_decode(json.filter(retried), plain).to_frame("_d").select(
+        pl.when(pl.col("_d").is_not_null()).then(pl.struct(*[
+            pl.col("_d").struct.field(k) if k in names else pl.lit(None, dtype=t).alias(k)
+            for k, t in shape.to_schema().items()
+        ])).alias("_d")
+    ).to_series()
+    n = len(out)
+    order = pl.int_range(n, eager=True).scatter(retried.arg_true(), pl.int_range(n, n + len(again), eager=True))
+    return pl.concat([out, again]).gather(order), retried
+
+
 def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(entries, rejects)``: entries carry ``_e`` (LogEntry), ``_s`` (tag log) and ``_class``."""
+    """``(entries, rejects)``: entries carry ``_e`` (LogEntry), ``_s`` (tag log) and ``_class``.
+
+    Each JSON level is decoded once: the record with :data:`.patterns.ENTRY_PAYLOAD`
+    (a ``jsonPayload`` or top-level tag log comes with it, bodies included),
+    a ``textPayload`` holding JSON with :data:`.patterns.TAG_LOG`.  ``_payload``
+    keeps the tag log's text only where those shapes did not fit (see
+    :func:`_decode`): :mod:`.stape` reads those bodies from it.
+    """
     rec = pl.col("rec")
-    records = records.with_columns(pl.when(rec.str.starts_with("{")).then(rec).alias("_json"))
-    records = records.with_columns(safe_json_decode(records.get_column("_json"), ENTRY).alias("_e"))
+    json = records.select(pl.when(rec.str.starts_with("{")).then(rec)).to_series()
+    e_series, retried = _decode(json, ENTRY_PAYLOAD, ENTRY)
+    records = records.with_columns(e_series.alias("_e"), retried.alias("_retried"))
     e = pl.col("_e")
     f = e.struct.field
     is_entry = pl.any_horizontal([f(k).is_not_null() for k in _LOGENTRY_KEYS]) | rec.str.contains('"jsonPayload"', literal=True)
@@ -84,19 +117,26 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .otherwise(pl.lit("JSON that is neither a Cloud Logging entry nor a tag log object"))
         .alias("reason"),
     ).cast(REJECT_SCHEMA)
-    entries = records.filter(e.is_not_null() & known).drop("_json")
+    entries = records.filter(e.is_not_null() & known)
 
+    # the tag log, by preference: the jsonPayload object, a textPayload holding
+    # JSON, the record itself; jsonPayload text only where the entry was retried
+    jp = f("jsonPayload")
     text_payload = f("textPayload").str.strip_chars()
-    json_payload = pl.when(rec.str.contains('"jsonPayload"', literal=True)).then(rec.str.json_path_match("$.jsonPayload"))
+    json_payload = pl.when(pl.col("_retried") & rec.str.contains('"jsonPayload"', literal=True)).then(rec).str.json_path_match("$.jsonPayload")
+    tag_text = pl.when(jp.is_null()).then(pl.coalesce(
+        pl.when(json_payload.str.starts_with("{")).then(json_payload),
+        pl.when(text_payload.str.starts_with("{")).then(text_payload),
+    ))
+    entries = entries.with_columns(tag_text.alias("_tag_text"), text_payload.alias("_text"))
+    decoded, text_retried = _decode(entries.get_column("_tag_text"), TAG_LOG, STAPE)
+    top = pl.struct(*[f(k) for k in TAG_LOG.to_schema()])
     entries = entries.with_columns(
-        pl.coalesce(
-            pl.when(json_payload.str.starts_with("{")).then(json_payload),
-            pl.when(text_payload.str.starts_with("{")).then(text_payload),
-            pl.when(tag_top).then(rec),
-        ).alias("_payload"),
-        text_payload.alias("_text"),
-    )
-    entries = entries.with_columns(safe_json_decode(entries.get_column("_payload"), STAPE).alias("_s"))
+        pl.when(jp.is_not_null()).then(jp).when(pl.col("_tag_text").is_not_null()).then(decoded).when(tag_top).then(top).alias("_s"),
+        pl.when(text_retried).then(pl.col("_tag_text"))
+        .when(jp.is_null() & pl.col("_tag_text").is_null() & tag_top & pl.col("_retried")).then(rec)
+        .alias("_payload"),
+    ).drop("_tag_text", "_retried")
 
     tag = stape_field("Name", "tag_name")
     kind = stape_field("Type", "type")

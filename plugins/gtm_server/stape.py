@@ -36,19 +36,22 @@ from auditor.userdata import add_sent_digests
 from .envelope import stape_field
 from .patterns import (
     CONNECTOR_META, CONNECTOR_STAPE, FAILURE_MESSAGE, GRAPH_URL, PARTNER_AGENT, PIXEL_IN_MESSAGE,
-    PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY,
+    PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY, TAG_LOG,
 )
 
 
 
 def _unwrap_string(expr: pl.Expr) -> pl.Expr:
     """A body that is a JSON string literal (the BigQuery copy stringifies twice) -> its content."""
-    return pl.when(expr.str.starts_with('"')).then(expr.str.json_path_match("$")).otherwise(expr)
+    quoted = expr.str.starts_with('"')
+    return pl.when(quoted).then(pl.when(quoted).then(expr).str.json_path_match("$")).otherwise(expr)
 
 
-def _body(payload_key: str, snake_key: str) -> pl.Expr:
+def _body(*keys: str) -> pl.Expr:
+    """The body's text: a string decoded with the entry's ``jsonPayload``, else the key read from ``_payload``."""
     p = pl.col("_payload")
-    return _unwrap_string(pl.coalesce(p.str.json_path_match(f"$.{payload_key}"), p.str.json_path_match(f"$.{snake_key}")))
+    decoded = [pl.col("_s").struct.field(k) for k in keys if TAG_LOG.to_schema()[k] == pl.String]
+    return _unwrap_string(pl.coalesce(*decoded, *[p.str.json_path_match(f"$.{k}") for k in keys]))
 
 
 def _pixel(url: pl.Expr, message: pl.Expr) -> pl.Expr:
@@ -80,13 +83,14 @@ def _common() -> list[pl.Expr]:
 
 def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``server_event`` rows of Request (and Request-Response) objects, and rejects."""
-    req = tags.with_columns(_body("RequestBody", "request_body").alias("_req_text"))
-    req = req.with_columns(safe_json_decode(req.get_column("_req_text"), REQUEST_BODY).alias("_body"))
+    decoded = pl.col("_s").struct.field("RequestBody")  # an object, decoded with its log
+    req = tags.with_columns(pl.when(decoded.is_null()).then(_body("RequestBody", "request_body")).alias("_req_text"))
+    req = req.with_columns(pl.coalesce(decoded, safe_json_decode(req.get_column("_req_text"), REQUEST_BODY)).alias("_body"))
     data = pl.col("_body").struct.field("data")
     ok = (data.list.len() > 0).fill_null(False)
     rejects = req.filter(~ok).select(
         "file", "line",
-        pl.when(pl.col("_req_text").is_null()).then(pl.lit("Meta tag Request log without a RequestBody"))
+        pl.when(decoded.is_null() & pl.col("_req_text").is_null()).then(pl.lit("Meta tag Request log without a RequestBody"))
         .when(pl.col("_body").is_null()).then(pl.lit("Meta tag RequestBody is not JSON of the expected shape"))
         .otherwise(pl.lit("Meta tag RequestBody has no events in 'data'"))
         .alias("reason"),
