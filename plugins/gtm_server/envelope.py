@@ -93,7 +93,7 @@ def _decode(json: pl.Series, shape: pl.Struct, plain: pl.Struct) -> tuple[pl.Ser
 
 
 def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(entries, rejects)``: entries carry ``_e`` (LogEntry), ``_s`` (tag log) and ``_class``.
+    """``(entries, rejects)``: entries carry ``_e`` (the LogEntry's ``httpRequest``), ``_s`` (tag log) and ``_class``.
 
     Each JSON level is decoded once: the record with :data:`.patterns.ENTRY_PAYLOAD`
     (a ``jsonPayload`` or top-level tag log comes with it, bodies included),
@@ -171,4 +171,7 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             folder_of(pl.col("file")),
         ).alias("_stream"),
     )
-    return entries, rejects
+    # only what the row builders read: the batch text and the nested entry are
+    # heavy to carry through their filters
+    rows = entries.select(pl.exclude("rec", "_text", "_e"), pl.struct(f("httpRequest")).alias("_e"))
+    return rows, rejects

@@ -219,8 +219,10 @@ def tag_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     tags = tags.with_columns(kind.alias("_class_type"), failure.alias("_failure"))
     t = pl.col("_class_type")
     req, rejects = request_rows(tags.filter(t.is_in(["Request", "Request-Response"])))
-    resp = response_rows(tags.filter(t.is_in(["Response", "Request-Response"]) & ~pl.col("_failure")))
-    status = status_rows(tags.filter(pl.col("_failure") | ~t.is_in(["Request", "Response", "Request-Response"])))
+    # answers and messages have no use for the (nested, costly to filter) request body
+    light = tags.with_columns(pl.struct(*[pl.col("_s").struct.field(k) for k in TAG_LOG.to_schema() if k != "RequestBody"]).alias("_s"))
+    resp = response_rows(light.filter(t.is_in(["Response", "Request-Response"]) & ~pl.col("_failure")))
+    status = status_rows(light.filter(pl.col("_failure") | ~t.is_in(["Request", "Response", "Request-Response"])))
     frames = [df for df in (req, resp, status) if df.height]
     rows = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     if rows.height:
