@@ -48,6 +48,11 @@ def stape_field(pascal: str, snake: str) -> pl.Expr:
     return pl.coalesce(s.struct.field(pascal), s.struct.field(snake))
 
 
+def rfc3339_time(ts: pl.Expr) -> pl.Expr:
+    """RFC 3339 (Cloud Logging) as UTC: the first and usually only form :func:`log_time` tries."""
+    return ts.str.strip_chars().str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False)
+
+
 def log_time(ts: pl.Expr) -> pl.Expr:
     """RFC 3339 (Cloud Logging), ``YYYY-MM-DD HH:MM:SS[.f] UTC`` (BigQuery), or epoch s/ms/us digits, as UTC."""
     t = ts.str.strip_chars()
@@ -61,7 +66,7 @@ def log_time(ts: pl.Expr) -> pl.Expr:
         .dt.cast_time_unit("us").dt.replace_time_zone("UTC")
     )
     return pl.coalesce(
-        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_zone="UTC", time_unit="us", strict=False),
+        rfc3339_time(ts),
         t.str.strip_suffix(" UTC").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False).dt.replace_time_zone("UTC"),
         pl.when(digits).then(epoch),
     )
@@ -76,6 +81,8 @@ def _decode(json: pl.Series, shape: pl.Struct, plain: pl.Struct) -> tuple[pl.Ser
     not in ``plain`` null, ``retried`` true): their bodies are then read from
     their text, as before.  Rows that are not JSON stay null.
     """
+    if json.null_count() == len(json):  # e.g. no textPayload JSON in a batch of jsonPayload entries
+        return pl.repeat(None, len(json), dtype=shape, eager=True), pl.repeat(False, len(json), eager=True)
     out = safe_json_decode(json, shape)
     retried = out.is_null() & json.is_not_null()
     if not retried.any():
@@ -110,14 +117,16 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     is_entry = pl.any_horizontal([f(k).is_not_null() for k in _LOGENTRY_KEYS]) | rec.str.contains('"jsonPayload"', literal=True)
     tag_top = pl.any_horizontal([f(k).is_not_null() for k in ("Name", "Type", "tag_name", "type")])
     known = (is_entry | tag_top).fill_null(False)
-    rejects = records.filter(e.is_null() | ~known).select(
+    keep = records.select(e.is_not_null() & known).to_series()
+    every = keep.all()  # the usual batch: filtering its nested entries would copy them for nothing
+    rejects = (records.head(0) if every else records.filter(~keep)).select(
         "file", "line",
         pl.when(~rec.str.starts_with("{")).then(pl.lit("not a JSON object"))
         .when(e.is_null()).then(pl.lit("not valid JSON (a cut line, or several objects compacted on one line?)"))
         .otherwise(pl.lit("JSON that is neither a Cloud Logging entry nor a tag log object"))
         .alias("reason"),
     ).cast(REJECT_SCHEMA)
-    entries = records.filter(e.is_not_null() & known)
+    entries = records if every else records.filter(keep)
 
     # the tag log, by preference: the jsonPayload object, a textPayload holding
     # JSON, the record itself; jsonPayload text only where the entry was retried
@@ -131,8 +140,18 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     entries = entries.with_columns(tag_text.alias("_tag_text"), text_payload.alias("_text"))
     decoded, text_retried = _decode(entries.get_column("_tag_text"), TAG_LOG, STAPE)
     top = pl.struct(*[f(k) for k in TAG_LOG.to_schema()])
+    from_text = pl.col("_tag_text").is_not_null()
+    n_jp, n_text, n_top = entries.select(jp.is_not_null().sum(), from_text.sum(), tag_top.fill_null(False).sum()).row(0)
+    if n_jp == entries.height:  # a batch is mostly one shape: no need to merge the nested structs
+        tag_log = jp
+    elif n_text == entries.height:
+        tag_log = pl.lit(decoded)
+    elif n_jp == n_text == n_top == 0:
+        tag_log = pl.lit(None, dtype=TAG_LOG)
+    else:
+        tag_log = pl.when(jp.is_not_null()).then(jp).when(from_text).then(decoded).when(tag_top).then(top)
     entries = entries.with_columns(
-        pl.when(jp.is_not_null()).then(jp).when(pl.col("_tag_text").is_not_null()).then(decoded).when(tag_top).then(top).alias("_s"),
+        tag_log.alias("_s"),
         pl.when(text_retried).then(pl.col("_tag_text"))
         .when(jp.is_null() & pl.col("_tag_text").is_null() & tag_top & pl.col("_retried")).then(rec)
         .alias("_payload"),
@@ -155,9 +174,10 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .when(text.str.contains(NOISE).fill_null(False)).then(pl.lit("noise"))
         .otherwise(pl.lit("other"))
     )
+    stamp = pl.coalesce(f("timestamp"), f("receiveTimestamp"))
     entries = entries.with_columns(
         klass.alias("_class"),
-        log_time(pl.coalesce(f("timestamp"), f("receiveTimestamp"))).alias("logged_at"),
+        rfc3339_time(stamp).alias("logged_at"),  # Cloud Logging's own: the other forms only where it is not
         f("insertId").alias("_insert_id"),
         pl.coalesce(
             pl.concat_str(
@@ -171,6 +191,8 @@ def decode_entries(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             folder_of(pl.col("file")),
         ).alias("_stream"),
     )
+    if entries.select((pl.col("logged_at").is_null() & stamp.is_not_null()).any()).item():
+        entries = entries.with_columns(log_time(stamp).alias("logged_at"))
     # only what the row builders read: the batch text and the nested entry are
     # heavy to carry through their filters
     rows = entries.select(pl.exclude("rec", "_text", "_e"), pl.struct(f("httpRequest")).alias("_e"))
