@@ -116,8 +116,11 @@ def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         ).alias("_msg"),
         _extra(pa.struct.field("ee").is_not_null().alias("event_enhancement")),
         data.alias("_ev"),
-    ).with_columns(pl.col("pixel_id").alias("account"))
-    events = per_request.explode("_ev").with_columns(pl.int_range(pl.len()).over("file", "line").cast(pl.Int64).alias("_sub"))
+    ).with_columns(pl.col("pixel_id").alias("account")).drop("_s", "_payload", "_body", "_req_text")  # not copied per event
+    # the events of one request are adjacent after the explode: _sub counts from where its (file, line) starts
+    first = (pl.col("file") != pl.col("file").shift(1)) | (pl.col("line") != pl.col("line").shift(1))
+    at = pl.int_range(pl.len(), dtype=pl.Int64)
+    events = per_request.explode("_ev").with_columns((at - pl.when(first.fill_null(True)).then(at).forward_fill()).alias("_sub"))
     ev = pl.col("_ev")
     rows = events.with_columns(
         pl.lit("server_event").alias("kind"),
@@ -126,7 +129,7 @@ def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         *event_columns(ev),
     ).with_columns(
         pl.concat_str(pl.col("_msg"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")).alias("message"),
-    ).drop("_ev", "_msg", "_body", "_req_text")
+    ).drop("_ev", "_msg")
     absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
     # keyed digests of the sent em/ph hashes (udh_em, udh_ph) for cross-source checks
     rows = classify_user_data(add_sent_digests(rows.drop(absent)))
