@@ -1,11 +1,17 @@
 """Records -> decoded log entries, classified.
 
-Each record is decoded once with :data:`.patterns.ENTRY` (a Cloud Logging
-LogEntry, or a Stape log object at top level: raw stdout lines and the
-snake_case BigQuery copy).  The tag's own log object is then found in, by
-preference, ``jsonPayload`` (Cloud Logging parsed the stdout line), a
-``textPayload`` holding JSON text, or the record itself, and decoded with
-:data:`.patterns.STAPE`.  Classes (``_class``):
+Each JSON level is decoded once.  A record is decoded with
+:data:`.patterns.ENTRY_PAYLOAD`: a Cloud Logging LogEntry together with its
+``jsonPayload`` (Cloud Logging parsed the stdout line) or a Stape log object
+at top level (raw stdout lines, the snake_case BigQuery copy), bodies
+included.  The tag's own log object (``_s``) is, by preference, that
+``jsonPayload``, a ``textPayload`` holding JSON text (decoded once more, with
+:data:`.patterns.TAG_LOG`), or the record itself.  Polars fails a whole row
+whose value has another JSON type than declared (a ``ResponseBody`` object, a
+``RequestBody`` string), so those rows are decoded again with the plain
+:data:`.patterns.ENTRY` / :data:`.patterns.STAPE` and keep the log's text in
+``_payload``, where :mod:`.stape` reads their bodies (:func:`_decode`).
+Classes (``_class``):
 
 * ``stape`` -- a Meta tag's Request / Response / failure / Message object;
 * ``ga4`` -- a Cloud Run / App Engine request log of an incoming GA4 hit whose
