@@ -16,7 +16,10 @@ Inputs under ``tests/data/gtm_server/``:
   stringified, ``response_body`` twice), Meta's ``gtmss-`` partner agent, a failure, a ``Message``;
 * ``docker-stdout/sgtm-stdout.ndjson`` -- raw stdout of a self-hosted container: bare tag objects,
   two events in one request, an older tag version whose Response names no pixel;
-* ``broken/shard-cut.json`` -- a good line, a cut line and a JSON object that is no log entry.
+* ``broken/shard-cut.json`` -- a good line, a cut line and a JSON object that is no log entry;
+* ``odd-bodies/shard.json`` -- bodies of every JSON type in one shard: ``ResponseBody`` logged as an
+  object (``jsonPayload``, ``textPayload``, raw stdout), ``RequestBody`` as a JSON string, a body
+  stringified twice, ``RequestBody`` ``{}`` / ``null`` / with a ``data`` string, a cut line.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def name(row: dict) -> str:
 def test_every_variant_is_sniffed_as_gtm_server():
     registry = Registry.collect(load_plugins().pm)
     units, _ = expand([str(DATA)])
-    assert len(units) == 8
+    assert len(units) == 9
     for unit in units:
         picked, _ = pick_source(unit, registry.sources, [])
         assert picked is not None and picked.name == "gtm_server", unit.name
@@ -213,6 +216,28 @@ def test_broken_lines_are_rejected_and_the_rest_is_read():
     reasons = dict(rejects.select("line", "reason").iter_rows())
     assert reasons[2].startswith("not valid JSON")
     assert reasons[3].startswith("JSON that is neither a Cloud Logging entry nor a tag log")
+
+
+@pytest.mark.parametrize("chunk_bytes", [None, 1500])
+def test_bodies_of_any_json_type_are_read(chunk_bytes):
+    """A body whose type the one-pass decode does not expect (an object ResponseBody, a
+    string RequestBody) is still read, and costs its neighbours in the batch nothing."""
+    df, rejects, _ = run("odd-bodies", chunk_bytes=chunk_bytes)
+    requests = {r["event_id"]: r for r in df.filter(pl.col("kind") == "server_event").iter_rows(named=True)}
+    assert sorted(requests) == ["ord-3001", "ord-3002", "ord-3003", "ord-3004", "ord-3009"]
+    assert {r["order_id"] for r in requests.values()} == {"3001", "3002", "3003", "3004", "3009"}
+    answers = {r["fbtrace_id"]: r for r in df.filter(pl.col("kind") == "api_response").iter_rows(named=True)}
+    for trace, order in [("answer-object", "3001"), ("answer-string", "3002"), ("answer-text-object", "3003"),
+                         ("answer-raw-object", "3004"), ("answer-twice", "3009")]:
+        assert answers[trace]["signal"] == "success" and answers[trace]["events_received"] == 1, trace
+        assert answers[trace]["batch_id"] == requests[f"ord-{order}"]["batch_id"], trace
+    reasons = dict(rejects.select("line", "reason").iter_rows())
+    assert reasons == {
+        7: "Meta tag RequestBody has no events in 'data'",
+        8: "Meta tag Request log without a RequestBody",
+        9: "Meta tag RequestBody is not JSON of the expected shape",
+        10: "not valid JSON (a cut line, or several objects compacted on one line?)",
+    }
 
 
 def _entry(ts: str, obj: dict, insert: str) -> str:

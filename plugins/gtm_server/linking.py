@@ -27,8 +27,9 @@ shift the ones after it; a pair more than :data:`LINK_SECONDS` apart
 
 Paired answers take the request's ``batch_id`` (``file:line`` of the request)
 and fill ``graph_version``, ``connector``, ``connector_version``,
-``partner_agent``, ``shop`` and ``batch_size`` from it.  Everything is window
-expressions and joins.
+``partner_agent``, ``shop`` and ``batch_size`` from it.  Everything is
+running sums/minima over the rows sorted by group, and joins: no per-group
+hashing windows (a container has a group per trace id).
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def fill_pixel_by_stream(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame
     ).drop("_stream_pixel")
 
 
+def _per_group_cum_sum(x: pl.Expr, start: pl.Expr) -> pl.Expr:
+    """Running sum of ``x`` restarted at each row where ``start`` is true (rows sorted by group)."""
+    total = x.cum_sum()
+    return total - pl.when(start).then(total - x).forward_fill()
+
+
 def _pairs(requests: pl.DataFrame, answers: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """FIFO pairs ``_idx`` (answer) -> ``_req_idx``, ``_req_batch``, ``_req_at`` within ``key`` groups."""
     cols = [*key, "logged_at", "file", "line", "_idx", "batch_id"]
@@ -84,22 +91,26 @@ def _pairs(requests: pl.DataFrame, answers: pl.DataFrame, key: list[str]) -> pl.
         descending=[False] * (len(key) + 1) + [True, False, False],
         nulls_last=True,
     )
-    u = u.with_columns(
-        pl.col("_isreq").cum_sum().over(key).alias("_cr"),
-        (1 - pl.col("_isreq")).cum_sum().over(key).alias("_ca"),
-    ).with_columns((pl.col("_cr") - pl.col("_ca")).alias("_d"))
+    # u is sorted by key: running counts and minima per group are running ones
+    # over the whole column, restarted where a group starts (no hashing windows)
+    g = pl.col("_g")
+    start = g != g.shift(1, fill_value=-1)
+    u = u.with_columns(pl.struct(key).rle_id().cast(pl.Int64).alias("_g"))
+    u = u.with_columns(_per_group_cum_sum(pl.col("_isreq"), start).alias("_cr"), _per_group_cum_sum(1 - pl.col("_isreq"), start).alias("_ca"))
+    u = u.with_columns((pl.col("_cr") - pl.col("_ca")).alias("_d"))
     # _m: how far the answers ran ahead of the requests so far (<= 0); an answer
     # that sets a new low has no request to answer (orphan), and every orphan so
     # far shifts the request index of the answers after it
-    u = u.with_columns(pl.min_horizontal(pl.col("_d").cum_min().over(key), pl.lit(0)).alias("_m"))
-    u = u.with_columns(pl.col("_m").shift(1, fill_value=0).over(key).alias("_m_before"))
+    span = 2 * u.height + 1  # > any |_d| difference: shifting each group below the ones before restarts cum_min
+    u = u.with_columns(pl.min_horizontal((pl.col("_d") - g * span).cum_min() + g * span, pl.lit(0)).alias("_m"))
+    u = u.with_columns(pl.when(start).then(0).otherwise(pl.col("_m").shift(1)).alias("_m_before"))
     req_table = u.filter(pl.col("_isreq") == 1).select(
-        *key, "_cr", pl.col("batch_id").alias("_req_batch"), pl.col("logged_at").alias("_req_at"), pl.col("_idx").alias("_req_idx")
+        "_g", "_cr", pl.col("batch_id").alias("_req_batch"), pl.col("logged_at").alias("_req_at"), pl.col("_idx").alias("_req_idx")
     )
     ans = u.filter((pl.col("_isreq") == 0) & (pl.col("_d") >= pl.col("_m_before"))).select(
-        *key, "_idx", "logged_at", (pl.col("_ca") + pl.col("_m")).alias("_cr")
+        "_g", "_idx", "logged_at", (pl.col("_ca") + pl.col("_m")).alias("_cr")
     )
-    return ans.join(req_table, on=[*key, "_cr"], how="inner").select("_idx", "logged_at", "_req_idx", "_req_batch", "_req_at")
+    return ans.join(req_table, on=["_g", "_cr"], how="inner").select("_idx", "logged_at", "_req_idx", "_req_batch", "_req_at")
 
 
 def link(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:

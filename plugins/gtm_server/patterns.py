@@ -53,6 +53,17 @@ ENTRY = pl.Struct({
 #: ``RequestBody`` of a CAPI request: Stape keeps Meta's body as is.
 REQUEST_BODY = capi_payload.REQUEST_BODY
 
+#: A Stape tag log with its bodies as the tag logs them -- ``RequestBody`` an
+#: object, ``ResponseBody`` a JSON string (the BigQuery copy: both strings) --
+#: so one decode reads the log and its request.  Objects whose bodies have
+#: other types fail this shape and are decoded with :data:`STAPE` and their
+#: text instead (see :mod:`.envelope`).
+BODIES = {"RequestBody": REQUEST_BODY, "request_body": pl.String, "ResponseBody": pl.String, "response_body": pl.String}
+TAG_LOG = pl.Struct({**STAPE.to_schema(), **BODIES})
+#: :data:`ENTRY` with the bodies of a top-level tag log and a decoded
+#: ``jsonPayload``: most records need only this one decode.
+ENTRY_PAYLOAD = pl.Struct({**ENTRY.to_schema(), **BODIES, "jsonPayload": TAG_LOG})
+
 #: ``ResponseBody`` (a JSON string inside the log JSON) of a Graph answer.
 RESPONSE_BODY = pl.Struct({
     "events_received": pl.String,

@@ -58,8 +58,10 @@ def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Data
     records, rejects = split_records(batch)
     entries, entry_rejects = decode_entries(records)
     klass = pl.col("_class")
-    tags, tag_rejects = tag_rows(entries.filter(klass == "stape"))
-    hits, other_ga4 = browser_rows(entries.filter(klass == "ga4"))
+    stape, ga4 = (entries.filter(klass == k) for k in ("stape", "ga4"))
+    # a batch is mostly one kind of log (stdout or request shards): skip the empty work
+    tags, tag_rejects = tag_rows(stape) if stape.height else (pl.DataFrame(), entry_rejects.clear())
+    hits, other_ga4 = browser_rows(ga4) if ga4.height else (pl.DataFrame(), 0)
     counts = dict(entries.filter(~klass.is_in(["stape", "ga4"])).group_by("_class").len().iter_rows())
     counts["ga4_unmapped"] = other_ga4
     _count(ctx, counts)

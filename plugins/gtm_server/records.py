@@ -22,8 +22,11 @@ from .patterns import ENTRY_START, PUNCTUATION_ONLY
 def split_records(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``(records, rejects)``; records have ``file, line, rec`` (the object's text)."""
     text = pl.col("text")
+    if batch.select((text.str.starts_with("{") & text.str.ends_with("}")).all(ignore_nulls=False)).item() is True:
+        # NDJSON (GCS sink shards): every line is a whole record, nothing to strip
+        return batch.select("file", "line", text.alias("rec")), batch.clear().select("file", "line", pl.lit("").alias("reason"))
     starts = batch.select(text.str.contains(ENTRY_START)).to_series()
-    if starts.all():  # NDJSON: every line is a record
+    if starts.all():  # every line starts a record
         records = batch.select("file", "line", text.alias("rec"))
         orphans = batch.clear().select("file", "line", pl.lit("").alias("reason"))
     else:

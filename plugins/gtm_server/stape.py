@@ -36,19 +36,22 @@ from auditor.userdata import add_sent_digests
 from .envelope import stape_field
 from .patterns import (
     CONNECTOR_META, CONNECTOR_STAPE, FAILURE_MESSAGE, GRAPH_URL, PARTNER_AGENT, PIXEL_IN_MESSAGE,
-    PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY,
+    PIXEL_IN_QUERY, REJECT_SCHEMA, REQUEST_BODY, RESPONSE_BODY, TAG_LOG,
 )
 
 
 
 def _unwrap_string(expr: pl.Expr) -> pl.Expr:
     """A body that is a JSON string literal (the BigQuery copy stringifies twice) -> its content."""
-    return pl.when(expr.str.starts_with('"')).then(expr.str.json_path_match("$")).otherwise(expr)
+    quoted = expr.str.starts_with('"')
+    return pl.when(quoted).then(pl.when(quoted).then(expr).str.json_path_match("$")).otherwise(expr)
 
 
-def _body(payload_key: str, snake_key: str) -> pl.Expr:
+def _body(*keys: str) -> pl.Expr:
+    """The body's text: a string decoded with the entry's ``jsonPayload``, else the key read from ``_payload``."""
     p = pl.col("_payload")
-    return _unwrap_string(pl.coalesce(p.str.json_path_match(f"$.{payload_key}"), p.str.json_path_match(f"$.{snake_key}")))
+    decoded = [pl.col("_s").struct.field(k) for k in keys if TAG_LOG.to_schema()[k] == pl.String]
+    return _unwrap_string(pl.coalesce(*decoded, *[p.str.json_path_match(f"$.{k}") for k in keys]))
 
 
 def _pixel(url: pl.Expr, message: pl.Expr) -> pl.Expr:
@@ -80,13 +83,14 @@ def _common() -> list[pl.Expr]:
 
 def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``server_event`` rows of Request (and Request-Response) objects, and rejects."""
-    req = tags.with_columns(_body("RequestBody", "request_body").alias("_req_text"))
-    req = req.with_columns(safe_json_decode(req.get_column("_req_text"), REQUEST_BODY).alias("_body"))
+    decoded = pl.col("_s").struct.field("RequestBody")  # an object, decoded with its log
+    req = tags.with_columns(pl.when(decoded.is_null()).then(_body("RequestBody", "request_body")).alias("_req_text"))
+    req = req.with_columns(pl.coalesce(decoded, safe_json_decode(req.get_column("_req_text"), REQUEST_BODY)).alias("_body"))
     data = pl.col("_body").struct.field("data")
     ok = (data.list.len() > 0).fill_null(False)
     rejects = req.filter(~ok).select(
         "file", "line",
-        pl.when(pl.col("_req_text").is_null()).then(pl.lit("Meta tag Request log without a RequestBody"))
+        pl.when(decoded.is_null() & pl.col("_req_text").is_null()).then(pl.lit("Meta tag Request log without a RequestBody"))
         .when(pl.col("_body").is_null()).then(pl.lit("Meta tag RequestBody is not JSON of the expected shape"))
         .otherwise(pl.lit("Meta tag RequestBody has no events in 'data'"))
         .alias("reason"),
@@ -112,8 +116,11 @@ def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         ).alias("_msg"),
         _extra(pa.struct.field("ee").is_not_null().alias("event_enhancement")),
         data.alias("_ev"),
-    ).with_columns(pl.col("pixel_id").alias("account"))
-    events = per_request.explode("_ev").with_columns(pl.int_range(pl.len()).over("file", "line").cast(pl.Int64).alias("_sub"))
+    ).with_columns(pl.col("pixel_id").alias("account")).drop("_s", "_payload", "_body", "_req_text")  # not copied per event
+    # the events of one request are adjacent after the explode: _sub counts from where its (file, line) starts
+    first = (pl.col("file") != pl.col("file").shift(1)) | (pl.col("line") != pl.col("line").shift(1))
+    at = pl.int_range(pl.len(), dtype=pl.Int64)
+    events = per_request.explode("_ev").with_columns((at - pl.when(first.fill_null(True)).then(at).forward_fill()).alias("_sub"))
     ev = pl.col("_ev")
     rows = events.with_columns(
         pl.lit("server_event").alias("kind"),
@@ -122,7 +129,7 @@ def request_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         *event_columns(ev),
     ).with_columns(
         pl.concat_str(pl.col("_msg"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")).alias("message"),
-    ).drop("_ev", "_msg", "_body", "_req_text")
+    ).drop("_ev", "_msg")
     absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
     # keyed digests of the sent em/ph hashes (udh_em, udh_ph) for cross-source checks
     rows = classify_user_data(add_sent_digests(rows.drop(absent)))
@@ -219,8 +226,10 @@ def tag_rows(tags: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     tags = tags.with_columns(kind.alias("_class_type"), failure.alias("_failure"))
     t = pl.col("_class_type")
     req, rejects = request_rows(tags.filter(t.is_in(["Request", "Request-Response"])))
-    resp = response_rows(tags.filter(t.is_in(["Response", "Request-Response"]) & ~pl.col("_failure")))
-    status = status_rows(tags.filter(pl.col("_failure") | ~t.is_in(["Request", "Response", "Request-Response"])))
+    # answers and messages have no use for the (nested, costly to filter) request body
+    light = tags.with_columns(pl.struct(*[pl.col("_s").struct.field(k) for k in TAG_LOG.to_schema() if k != "RequestBody"]).alias("_s"))
+    resp = response_rows(light.filter(t.is_in(["Response", "Request-Response"]) & ~pl.col("_failure")))
+    status = status_rows(light.filter(pl.col("_failure") | ~t.is_in(["Request", "Response", "Request-Response"])))
     frames = [df for df in (req, resp, status) if df.height]
     rows = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     if rows.height:
