@@ -97,6 +97,18 @@ def _key_values(rest: pl.DataFrame) -> pl.DataFrame:
             strip_context(pl.col("value")).alias("value"),
         )
     )
-    aggs = [pl.col("value").filter(pl.col("key") == k).first().alias(col) for k, col in KV_COLUMNS.items()]
-    aggs.append(pl.col("line").filter(pl.col("key") == "body").first().alias("body_line"))
-    return kv.group_by("entry").agg(aggs)
+    # per entry, the row of the first line of each key (integer minimums: a cheap
+    # group_by), then the values gathered by row; no string goes through the group_by
+    first = (
+        kv.lazy()
+        .with_row_index("_row")
+        .select("entry", *[pl.when(pl.col("key") == k).then(pl.col("_row")).alias(c) for k, c in KV_COLUMNS.items()])
+        .group_by("entry")
+        .agg(pl.all().min())
+        .collect()
+    )
+    value, line = kv.get_column("value"), kv.get_column("line")
+    return first.with_columns(
+        *[value.gather(first.get_column(c)).alias(c) for c in KV_COLUMNS.values()],
+        line.gather(first.get_column(KV_COLUMNS["body"])).alias("body_line"),
+    )
