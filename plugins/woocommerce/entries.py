@@ -61,15 +61,35 @@ def split_entries(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def _orphan_rejects(lines: pl.DataFrame) -> pl.DataFrame:
     """Non-blank lines that precede the first header (of the batch, or of a file in it)."""
-    return lines.filter(~pl.col("_in_entry") & (pl.col("text").str.strip_chars() != "")).select(
+    outside = lines.filter(~pl.col("_in_entry"))  # few lines: strip only those
+    return outside.filter(pl.col("text").str.strip_chars() != "").select(
         "file",
         "line",
         pl.lit("line before the first log header (its entry started earlier or the file is cut)").alias("reason"),
     )
 
 
+def _header_parts(text: pl.Expr) -> list[pl.Expr]:
+    """The :data:`HEADER_PARTS` groups of header lines, regex-free for the usual line.
+
+    ``<iso> <LEVEL> <message>`` splits at its first two spaces into exactly the
+    groups the pattern captures (the time has no space; the level is letters).
+    Legacy headers and levels followed by a tab or a line end (rare) take the
+    regex: capturing seven groups costs ~4x the split on every header line.
+    """
+    split = text.str.splitn(" ", 3)
+    iso, level, msg = (split.struct.field(f"field_{i}") for i in range(3))
+    fast = (text.str.slice(2, 1) != "-") & level.str.contains(r"^[A-Za-z]+$")
+    slow = pl.when(~fast).then(text).str.extract_groups(HEADER_PARTS)
+    exprs = [slow.struct.field(g).alias(g) for g in ("mo", "dd", "yy", "hms")]
+    exprs.append(pl.when(fast).then(iso).otherwise(slow.struct.field("iso")).alias("iso"))
+    exprs.append(pl.when(fast).then(level).otherwise(slow.struct.field("level")).alias("level"))
+    exprs.append(pl.when(fast).then(msg.fill_null("")).otherwise(slow.struct.field("msg")).alias("msg"))
+    return exprs
+
+
 def _headers(hdr: pl.DataFrame) -> pl.DataFrame:
-    hdr = hdr.select("file", "line", "entry", pl.col("text").str.extract_groups(HEADER_PARTS).alias("p")).unnest("p")
+    hdr = hdr.select("file", "line", "entry", *_header_parts(pl.col("text")))
     legacy = pl.col("yy").is_not_null()
     local_text = pl.concat_str([pl.col("yy"), pl.col("mo"), pl.col("dd")], separator="-") + " " + pl.col("hms")
     local = local_text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.replace_time_zone("UTC")
