@@ -14,6 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from auditor import REJECT_SCHEMA  # noqa: F401 - requests, responses and status import it from here
+from auditor.schema import by_value
 
 from .patterns import CONTEXT_SUFFIX, ENTRY_START, HEADER_PARTS, KV_KEYS, KV_PREFIX
 
@@ -24,11 +25,9 @@ KV_COLUMNS = {k: "kv_" + k.replace("-", "_") for k in KV_KEYS}
 
 def strip_context(expr: pl.Expr) -> pl.Expr:
     """Drop a v2 `` CONTEXT: {...}`` suffix (only touches values that contain it)."""
-    return (
-        pl.when(expr.str.contains(" CONTEXT: ", literal=True))
-        .then(expr.str.replace(CONTEXT_SUFFIX, ""))
-        .otherwise(expr)
-    )
+    has = expr.str.contains(" CONTEXT: ", literal=True)
+    # the pattern runs on those values only (a request body is kilobytes long)
+    return pl.when(has).then(pl.when(has).then(expr).str.replace(CONTEXT_SUFFIX, "")).otherwise(expr)
 
 
 def split_entries(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -105,24 +104,34 @@ def _headers(hdr: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Number of each kept key (its position in :data:`KV_KEYS`).
+_KEY_NUMBER = {k: i for i, k in enumerate(KV_KEYS)}
+
+
+def _key_number(prefix: pl.Expr) -> pl.Expr:
+    """``method: `` -> 0, ``    [X-FB-Trace-ID] => `` -> 8 (see :data:`KV_KEYS`)."""
+    key = prefix.str.strip_chars(" \t[]=>:").str.to_lowercase()
+    return key.replace_strict(_KEY_NUMBER, default=None, return_dtype=pl.Int8)
+
+
 def _key_values(rest: pl.DataFrame) -> pl.DataFrame:
     kv = (
         rest.select("entry", "line", "text", pl.col("text").str.extract(KV_PREFIX, 1).alias("prefix"))
         .filter(pl.col("prefix").is_not_null())
-        .with_columns(pl.col("text").str.slice(pl.col("prefix").str.len_chars()).alias("value"))
-        .select(
-            "entry",
-            "line",
-            pl.col("prefix").str.strip_chars(" \t[]=>:").str.to_lowercase().alias("key"),
-            strip_context(pl.col("value")).alias("value"),
-        )
+    )
+    # a log has a handful of distinct prefixes: each is named once
+    kv = kv.select(
+        "entry",
+        "line",
+        by_value(kv, "prefix", _key_number, pl.Int8()).alias("key"),
+        strip_context(pl.col("text").str.slice(pl.col("prefix").str.len_chars())).alias("value"),
     )
     # per entry, the row of the first line of each key (integer minimums: a cheap
     # group_by), then the values gathered by row; no string goes through the group_by
     first = (
         kv.lazy()
         .with_row_index("_row")
-        .select("entry", *[pl.when(pl.col("key") == k).then(pl.col("_row")).alias(c) for k, c in KV_COLUMNS.items()])
+        .select("entry", *[pl.when(pl.col("key") == _KEY_NUMBER[k]).then(pl.col("_row")).alias(c) for k, c in KV_COLUMNS.items()])
         .group_by("entry")
         .agg(pl.all().min())
         .collect()
