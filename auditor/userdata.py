@@ -12,14 +12,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-from typing import Callable, TypeVar
+from typing import Callable
 
 import polars as pl
 
 from .schema import HASHED_KEYS, USER_DATA_KEYS
-
-#: A DataFrame or a LazyFrame (the helpers below take either and return the same kind).
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 PLACEHOLDER_WORDS = ("undefined", "null", "none", "nan", "[object object]", "test@test.com", " ")
 
@@ -98,14 +95,13 @@ def state_expr(key: str, v: pl.Expr) -> pl.Expr:
     return _clear_key_state(v, None)
 
 
-def classify_user_data(df: FrameT) -> FrameT:
+def classify_user_data(df: pl.DataFrame) -> pl.DataFrame:
     """Replace ``raw_ud_<key>`` columns by ``ud_<key>`` state columns.
 
     A raw column may be String or List(String) (Meta accepts lists); lists are
     judged by their first element.  Raw columns are dropped from the result.
-    ``df`` may be a LazyFrame: a source's per-batch query then stays one query.
     """
-    schema = df.collect_schema()
+    schema = df.schema
     raw_cols = [f"raw_ud_{key}" for key in USER_DATA_KEYS if f"raw_ud_{key}" in schema]
     if not raw_cols:
         return df
@@ -250,21 +246,19 @@ def order_variant_digests(email: pl.Expr, phone: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def _first_value(schema: pl.Schema, col: str) -> pl.Expr:
+def _first_value(df: pl.DataFrame, col: str) -> pl.Expr:
     v = pl.col(col)
-    if isinstance(schema[col], pl.List):
+    if isinstance(df.schema[col], pl.List):
         v = v.list.first()
     return v.cast(pl.String)
 
 
-def add_sent_digests(df: FrameT) -> FrameT:
+def add_sent_digests(df: pl.DataFrame) -> pl.DataFrame:
     """Add ``udh_em`` / ``udh_ph`` (keyed digests of the sent SHA-256) from the
-    ``raw_ud_em`` / ``raw_ud_ph`` columns; call it before :func:`classify_user_data`.
-    ``df`` may be a LazyFrame."""
-    schema = df.collect_schema()
+    ``raw_ud_em`` / ``raw_ud_ph`` columns; call it before :func:`classify_user_data`."""
     exprs = [
-        digest_of_sent_hash(_first_value(schema, f"raw_ud_{k}")).alias(f"udh_{k}")
-        for k in ("em", "ph") if f"raw_ud_{k}" in schema
+        digest_of_sent_hash(_first_value(df, f"raw_ud_{k}")).alias(f"udh_{k}")
+        for k in ("em", "ph") if f"raw_ud_{k}" in df.columns
     ]
     return df.with_columns(exprs) if exprs else df
 

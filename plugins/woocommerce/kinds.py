@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import polars as pl
-from auditor.schema import by_value
 
 from .patterns import (
     CONNECTION_INVALID,
@@ -27,10 +26,17 @@ ETYPES = (
 )
 
 
-def _message_kind(msg: pl.Expr) -> pl.Expr:
-    """What the first line of a message says (``request`` still needs its uri)."""
+def etype_expr() -> pl.Expr:
+    msg = pl.col("msg")
     return (
-        pl.when(msg == "Request").then(pl.lit("request"))
+        pl.when(msg == "Request")
+        .then(
+            pl.when(pl.col("kv_uri").is_null())
+            .then(pl.lit("cut_request"))
+            .when(pl.col("kv_uri").str.contains(EVENTS_URI))
+            .then(pl.lit("capi_request"))
+            .otherwise(pl.lit("other_request"))
+        )
         .when(msg == "Response").then(pl.lit("response"))
         .when(msg.str.contains(PIXEL_ERROR)).then(pl.lit("pixel_error"))
         .when(msg.str.contains(CONNECTION_INVALID)).then(pl.lit("connection_invalid"))
@@ -38,24 +44,5 @@ def _message_kind(msg: pl.Expr) -> pl.Expr:
         .when(msg.str.contains(TOKEN_MISSING)).then(pl.lit("token_missing"))
         .when(msg.str.contains(PLUGIN_UPDATED)).then(pl.lit("plugin_updated"))
         .otherwise(pl.lit("log"))
-    )
-
-
-def etype_expr(entries: pl.DataFrame) -> pl.Expr:
-    """``_etype`` of each entry.  Messages and uris repeat: the patterns run once
-    per distinct value (:func:`auditor.schema.by_value`)."""
-    kind = by_value(entries, "msg", _message_kind, pl.String()).fill_null("log")
-    uri = pl.col("kv_uri")
-    to_events = by_value(entries, "kv_uri", lambda u: u.str.contains(EVENTS_URI), pl.Boolean())
-    return (
-        pl.when(kind == "request")
-        .then(
-            pl.when(uri.is_null())
-            .then(pl.lit("cut_request"))
-            .when(to_events)
-            .then(pl.lit("capi_request"))
-            .otherwise(pl.lit("other_request"))
-        )
-        .otherwise(kind)
         .alias("_etype")
     )

@@ -32,7 +32,7 @@ UNIX_SECONDS = r"^\d{9,10}$"
 
 def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     entries, rejects = split_entries(batch)
-    entries = entries.with_columns(etype_expr(entries))
+    entries = entries.with_columns(etype_expr())
     et = pl.col("_etype")
 
     req, req_rejects = request_rows(entries.filter(et == "capi_request"))

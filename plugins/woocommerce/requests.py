@@ -92,17 +92,9 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         ),
         data.alias("_ev"),
     )
-    return redact_columns(_event_rows(per_request.lazy()).collect(), "message", "event_source_url"), rejects
-
-
-def _event_rows(per_request: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per event of ``data``, classified: a single lazy query.
-
-    Every ``raw_ud_<key>`` column is kept (the body dtype is fixed): a key no
-    event has gives null states and digests, the same as no column at all.
-    """
+    events = per_request.explode("_ev")
     ev = pl.col("_ev")
-    rows = per_request.explode("_ev").with_columns(
+    rows = events.with_columns(
         pl.lit("woocommerce").alias("source"),
         pl.lit("server_event").alias("kind"),
         pl.lit(CONNECTOR).alias("connector"),
@@ -113,7 +105,11 @@ def _event_rows(per_request: pl.LazyFrame) -> pl.LazyFrame:
             [pl.lit("Request "), pl.col("_method"), pl.lit(" "), pl.col("_path"), pl.lit(" "), pl.col("event_name").fill_null("(no event_name)")]
         ).alias("message"),
     ).drop("_ev", "_method", "_path")
+    # keys no event in the batch has need no state column (it would be all null)
+    absent = [c for c in rows.columns if c.startswith("raw_ud_") and rows.get_column(c).null_count() == rows.height]
+    rows = rows.drop(absent)
     # keyed digests of the sent em/ph hashes (udh_em, udh_ph) for cross-source checks
     rows = add_sent_digests(rows)
     # facts about raw values the ud_<key> states cannot carry -> extra.ud_detail
-    return apply_detail(classify_user_data(rows.with_columns(detail_expr(rows).alias("_ud_detail"))))
+    rows = apply_detail(classify_user_data(rows.with_columns(detail_expr(rows).alias("_ud_detail"))))
+    return redact_columns(rows, "message", "event_source_url"), rejects

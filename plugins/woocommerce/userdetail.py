@@ -54,12 +54,12 @@ _TEN_DIGIT_TIME = r"^fb\.\d+\.\d{10}\."
 _FBCLID = r"^fb\.\d+\.\d{13}\.([^.]+)"
 
 
-def _first(schema: pl.Schema, key: str) -> pl.Expr | None:
+def _first(df: pl.DataFrame, key: str) -> pl.Expr | None:
     col = f"raw_ud_{key}"
-    if col not in schema:
+    if col not in df.columns:
         return None
     v = pl.col(col)
-    dtype = schema[col]
+    dtype = df.schema[col]
     if isinstance(dtype, pl.List):
         v = v.list.first()
     return v.cast(pl.String).str.strip_chars()
@@ -69,12 +69,11 @@ def _piece(key: str, detail: str, cond: pl.Expr) -> pl.Expr:
     return pl.when(cond).then(pl.lit(f'"{key}":"{detail}"'))
 
 
-def detail_expr(df: pl.DataFrame | pl.LazyFrame) -> pl.Expr:
+def detail_expr(df: pl.DataFrame) -> pl.Expr:
     """``{"fbc":"seconds_unit",...}`` per row (null when nothing to say);
     needs the ``raw_ud_<key>`` columns, so call it before classifying."""
-    schema = df.collect_schema()  # a DataFrame or LazyFrame: only its schema is read
     pieces: list[pl.Expr] = []
-    fbc = _first(schema, "fbc")
+    fbc = _first(df, "fbc")
     if fbc is not None:
         clickid = fbc.str.extract(_FBCLID, 1)
         pieces.append(
@@ -82,14 +81,14 @@ def detail_expr(df: pl.DataFrame | pl.LazyFrame) -> pl.Expr:
             .when((clickid.str.len_chars() >= 20) & ~clickid.str.contains("[A-Z]")).then(pl.lit('"fbc":"fbclid_lowercased"'))
             .when(fbc.str.contains(r"(?i)fbclid=|://")).then(pl.lit('"fbc":"url_inside"'))
         )
-    fbp = _first(schema, "fbp")
+    fbp = _first(df, "fbp")
     if fbp is not None:
         pieces.append(_piece("fbp", "seconds_unit", fbp.str.contains(_TEN_DIGIT_TIME)))
     for key, hashes in UNNORMALIZED_SHA256.items():
-        v = _first(schema, key)
+        v = _first(df, key)
         if v is not None:
             pieces.append(_piece(key, "unnormalized_hash", v.is_in(hashes)))
-    ph = _first(schema, "ph")
+    ph = _first(df, "ph")
     if ph is not None:
         # hashes (32+ characters) are the normal case: only short values are looked at
         clear = pl.when(ph.str.len_bytes() < 32).then(ph)
@@ -105,15 +104,14 @@ def detail_expr(df: pl.DataFrame | pl.LazyFrame) -> pl.Expr:
     return pl.when(body != "").then(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))
 
 
-def apply_detail(df: pl.DataFrame | pl.LazyFrame, detail_col: str = "_ud_detail") -> pl.DataFrame | pl.LazyFrame:
+def apply_detail(df: pl.DataFrame, detail_col: str = "_ud_detail") -> pl.DataFrame:
     """After classifying: fbc/fbp with a unit or case fault become
     ``malformed``; the detail is merged into ``extra`` as ``ud_detail``."""
     d = pl.col(detail_col)
-    schema = df.collect_schema()
     exprs = []
     for key, faults in (("fbc", ('"fbc":"seconds_unit"', '"fbc":"fbclid_lowercased"')), ("fbp", ('"fbp":"seconds_unit"',))):
         col = f"ud_{key}"
-        if col in schema:
+        if col in df.columns:
             bad = pl.any_horizontal([d.str.contains(f, literal=True) for f in faults]).fill_null(False)
             exprs.append(pl.when(bad & (pl.col(col) == "present")).then(pl.lit("malformed")).otherwise(pl.col(col)).alias(col))
     extra = pl.col("extra")
