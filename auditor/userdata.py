@@ -9,6 +9,7 @@ expressions over whole columns.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from typing import Callable
@@ -37,16 +38,23 @@ _FBP = r"^fb\.\d+\.\d{13}\.\d+(\.[A-Za-z0-9_\-]{2,8})?$"
 
 
 def _hashed_key_state(v: pl.Expr) -> pl.Expr:
+    # Nearly every value is a correct SHA-256: one pattern settles it, and only
+    # the other values (masked to null elsewhere) go through the longer chain.
+    # The empty/placeholder hashes are themselves lowercase SHA-256 hex.
+    is_sha = v.str.contains(_SHA256)
+    other = pl.when(~is_sha).then(v)
     return (
         pl.when(v.is_null()).then(None)
-        .when(v.str.strip_chars() == "").then(pl.lit("empty"))
-        .when(v == EMPTY_SHA256).then(pl.lit("empty_hash"))
-        .when(v.is_in(PLACEHOLDER_SHA256)).then(pl.lit("placeholder_hash"))
-        .when(v.str.contains(_SHA256)).then(pl.lit("sha256"))
-        .when(v.str.contains(_SHA256_SUFFIXED)).then(pl.lit("sha256_suffixed"))
-        .when(v.str.contains(_ANY_HEX64)).then(pl.lit("uppercase_hex"))
-        .when(v.str.contains(_HEX32)).then(pl.lit("md5"))
-        .when(v.str.contains(_PLACEHOLDER)).then(pl.lit("placeholder"))
+        .when(is_sha).then(
+            pl.when(v == EMPTY_SHA256).then(pl.lit("empty_hash"))
+            .when(v.is_in(PLACEHOLDER_SHA256)).then(pl.lit("placeholder_hash"))
+            .otherwise(pl.lit("sha256"))
+        )
+        .when(other.str.strip_chars() == "").then(pl.lit("empty"))
+        .when(other.str.contains(_SHA256_SUFFIXED)).then(pl.lit("sha256_suffixed"))
+        .when(other.str.contains(_ANY_HEX64)).then(pl.lit("uppercase_hex"))
+        .when(other.str.contains(_HEX32)).then(pl.lit("md5"))
+        .when(other.str.contains(_PLACEHOLDER)).then(pl.lit("placeholder"))
         .otherwise(pl.lit("clear"))
     )
 
@@ -93,23 +101,25 @@ def classify_user_data(df: pl.DataFrame) -> pl.DataFrame:
     A raw column may be String or List(String) (Meta accepts lists); lists are
     judged by their first element.  Raw columns are dropped from the result.
     """
-    exprs = []
-    raw_cols = []
-    for key in USER_DATA_KEYS:
-        raw = f"raw_ud_{key}"
-        if raw not in df.columns:
-            continue
-        raw_cols.append(raw)
-        v = pl.col(raw)
-        dtype = df.schema[raw]
-        if isinstance(dtype, pl.List):
-            v = v.list.first()
-        if dtype != pl.String:
-            v = v.cast(pl.String)
-        exprs.append(state_expr(key, v).alias(f"ud_{key}"))
-    if not exprs:
+    schema = df.schema
+    raw_cols = [f"raw_ud_{key}" for key in USER_DATA_KEYS if f"raw_ud_{key}" in schema]
+    if not raw_cols:
         return df
+    exprs = [_state_column(col[len("raw_ud_"):], schema[col]) for col in raw_cols]
     return df.with_columns(exprs).drop(raw_cols)
+
+
+@functools.lru_cache(maxsize=256)
+def _state_column(key: str, dtype: pl.DataType) -> pl.Expr:
+    """``ud_<key>`` from ``raw_ud_<key>`` of that dtype.  Built once per
+    (key, dtype): building the expression costs more than running it on a
+    small batch (watch mode, one file per webhook)."""
+    v = pl.col(f"raw_ud_{key}")
+    if isinstance(dtype, pl.List):
+        v = v.list.first()
+    if dtype != pl.String:
+        v = v.cast(pl.String)
+    return state_expr(key, v).alias(f"ud_{key}")
 
 
 # --- keyed digests of hashed e-mails / phones (cross-source normalisation checks) ---
@@ -159,7 +169,9 @@ def _distinct_map(expr: pl.Expr, fn: Callable[[str], str | None]) -> pl.Expr:
 def digest_of_sent_hash(expr: pl.Expr) -> pl.Expr:
     """Keyed digest of a sent ``em``/``ph`` value that is a correct SHA-256
     (64 lowercase hex, a Parameter Builder appendix ignored); null otherwise."""
-    hexhash = expr.cast(pl.String).str.strip_chars().str.extract(_SENT_HASH, 1)
+    value = expr.cast(pl.String).str.strip_chars()
+    # a match starts with the 64 hex characters: no capture group needed
+    hexhash = pl.when(value.str.contains(_SENT_HASH)).then(value.str.slice(0, 64))
     return _distinct_map(hexhash, keyed_digest)
 
 

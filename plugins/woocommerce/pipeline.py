@@ -43,7 +43,9 @@ def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Data
         "file", "line", pl.lit("request entry without its uri line (cut or half-written entry)").alias("reason")
     )
 
-    rows = pl.concat([conform(df, keep_private=True) for df in (req, resp, status)], how="diagonal_relaxed")
+    # strings are copied out of the batch text once, by the last conform
+    parts = [conform(df, keep_private=True, own_strings=False) for df in (req, resp, status)]
+    rows = pl.concat(parts, how="diagonal_relaxed")
     rows = rows.with_columns(pl.col("event_time_raw").str.contains(UNIX_SECONDS).fill_null(False).alias("_et_unix"))
     rows = conform(rows.with_columns(pl.col(c).cast(t) for c, t in PRIVATE.items()), keep_private=True)
     all_rejects = pl.concat([rejects, req_rejects, resp_rejects, cut], how="vertical").cast(REJECT_SCHEMA)

@@ -12,6 +12,7 @@ from auditor import classify_user_data
 from auditor.capi_payload import REQUEST_BODY, event_columns
 from auditor.jsonsafe import safe_json_decode
 from auditor.redact import redact_columns
+from auditor.schema import by_value
 from auditor.userdata import add_sent_digests
 
 from .entries import REJECT_SCHEMA
@@ -27,14 +28,30 @@ def uri_path(uri: pl.Expr) -> pl.Expr:
     return uri.str.replace(r"^[a-zA-Z]+://[^/]+", "").str.replace(r"[?#].*$", "")
 
 
-def version_exprs() -> list[pl.Expr]:
-    """pixel_id, account, graph_version and connector_version of a request entry."""
-    ev = pl.col("kv_uri").str.extract_groups(EVENTS_URI)
-    return [
-        ev.struct.field("px").alias("pixel_id"),
-        ev.struct.field("px").alias("account"),
-        ev.struct.field("gv").alias("graph_version"),
-    ]
+#: What a request's uri and agents say (see :func:`_agent_facts`).
+_URI_FACTS = pl.Struct({"pixel_id": pl.String, "graph_version": pl.String, "path": pl.String})
+
+
+def _uri_facts(uri: pl.Expr) -> pl.Expr:
+    """pixel_id, graph_version and path of a request uri."""
+    ev = uri.str.extract_groups(EVENTS_URI)
+    return pl.struct(
+        ev.struct.field("px").alias("pixel_id"), ev.struct.field("gv").alias("graph_version"), uri_path(uri).alias("path")
+    )
+
+
+def _agent_facts(req: pl.DataFrame) -> pl.DataFrame:
+    """``req`` with ``_uri`` (:data:`_URI_FACTS`), ``_ua_version`` and ``_pa_version``.
+
+    A log repeats a handful of uris and agents: the patterns run once per
+    distinct value (:func:`auditor.schema.by_value`), not once per request.
+    """
+    req = req.with_columns(pl.col("_body").struct.field("partner_agent").alias("_partner_agent"))
+    return req.with_columns(
+        by_value(req, "kv_uri", _uri_facts, _URI_FACTS).alias("_uri"),
+        by_value(req, "kv_user_agent", lambda e: e.str.extract(USER_AGENT_VERSION, 1), pl.String()).alias("_ua_version"),
+        by_value(req, "_partner_agent", lambda e: e.str.extract(PARTNER_AGENT_VERSION, 1), pl.String()).alias("_pa_version"),
+    )
 
 
 def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -57,17 +74,18 @@ def request_rows(req: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .alias("reason"),
     ).cast(REJECT_SCHEMA)
 
-    ua_version = pl.col("kv_user_agent").str.extract(USER_AGENT_VERSION, 1)
-    partner_agent = pl.col("_body").struct.field("partner_agent")
-    per_request = req.filter(ok.fill_null(False)).select(
+    uri = pl.col("_uri")
+    per_request = _agent_facts(req.filter(ok.fill_null(False))).select(
         "file", "line", "logged_at", "_tz_local", "_etype",
-        *version_exprs(),
-        pl.coalesce(ua_version, partner_agent.str.extract(PARTNER_AGENT_VERSION, 1)).alias("connector_version"),
-        partner_agent.alias("partner_agent"),
+        uri.struct.field("pixel_id").alias("pixel_id"),
+        uri.struct.field("pixel_id").alias("account"),
+        uri.struct.field("graph_version").alias("graph_version"),
+        pl.coalesce("_ua_version", "_pa_version").alias("connector_version"),
+        pl.col("_partner_agent").alias("partner_agent"),
         pl.col("_body").struct.field("test_event_code").alias("test_event_code"),
         data.list.len().cast(pl.Int64).alias("batch_size"),
         pl.col("kv_method").fill_null("POST").alias("_method"),
-        uri_path(pl.col("kv_uri")).alias("_path"),
+        uri.struct.field("path").alias("_path"),
         extra_json(
             level=unusual_level(pl.col("level")),
             duration_s=pl.col("kv_duration").str.strip_suffix("s").cast(pl.Float64, strict=False),
