@@ -1,6 +1,8 @@
 """Human renderers: a rich terminal table and Markdown for tickets.
 
 Both read the redacted report dict only (see :mod:`auditor.report.model`).
+Accounts are named as on the HTML page (:func:`auditor.report.plain.account_names`:
+the shop's short name next to the pixel id a person needs in Events Manager).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..wording import NO_TIMESTAMP
+from .plain import account_names
 
 VERDICT_STYLE = {"ok": ("OK", "bold green"), "problem": ("PROBLEM", "bold red"), "unknown": ("UNKNOWN", "bold yellow")}
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -71,6 +74,12 @@ def _server_events(acc: dict[str, Any]) -> str:
     return f"{acc['server_events']} (responses)" if acc.get("server_events_from") == "responses" else str(acc["server_events"])
 
 
+def _shop_names(accounts: list[dict[str, Any]]) -> dict[str, str]:
+    """Short shop names of the accounts that have a shop (others are their pixel id alone)."""
+    names = account_names(accounts)
+    return {a["account"]: names[a["account"]] for a in accounts if a.get("shops")}
+
+
 def _span(first: str | None, last: str | None) -> str:
     """``A -> B`` (UTC), or plainly that the lines carry no time."""
     return f"{_ts(first)} -> {_ts(last)}" if first or last else NO_TIMESTAMP
@@ -108,8 +117,10 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         a = Table(title="Accounts", expand=True)
         for col in ("Account", "Orders", "Server events", "Purchases", "Ratio", "Accepted", "Errors", "Est. EMQ", "Versions"):
             a.add_column(col)
+        shops = _shop_names(report["accounts"])
         for acc in report["accounts"]:
-            a.add_row(acc["account"], str(acc["orders"]), _server_events(acc), str(acc["server_purchases"]),
+            who = Text.assemble((shops[acc["account"]] + "\n", "bold"), acc["account"]) if acc["account"] in shops else acc["account"]
+            a.add_row(who, str(acc["orders"]), _server_events(acc), str(acc["server_purchases"]),
                       "-" if acc["purchase_ratio"] is None else f"{acc['purchase_ratio']:.2f}",
                       str(acc["accepted_events"]), str(acc["error_lines"]),
                       "-" if acc["estimated_match_quality"] is None else f"{acc['estimated_match_quality']:.1f}",
@@ -174,10 +185,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {q['step']} | {q['question']} | **{q['verdict']}** | {_md_escape(q['detail'])} |")
     if report["accounts"]:
         lines += ["", "## Accounts", "", "| Account | Orders | Server events | Purchases | Ratio | Accepted | Errors | Est. EMQ |", "|---|---|---|---|---|---|---|---|"]
+        shops = _shop_names(report["accounts"])
         for a in report["accounts"]:
+            who = f"{shops[a['account']]} ({a['account']})" if a["account"] in shops else a["account"]
             ratio = "-" if a["purchase_ratio"] is None else f"{a['purchase_ratio']:.2f}"
             emq = "-" if a["estimated_match_quality"] is None else f"{a['estimated_match_quality']:.1f}"
-            lines.append(f"| {a['account']} | {a['orders']} | {_server_events(a)} | {a['server_purchases']} | {ratio} | {a['accepted_events']} | {a['error_lines']} | {emq} |")
+            lines.append(f"| {_md_escape(who)} | {a['orders']} | {_server_events(a)} | {a['server_purchases']} | {ratio} | {a['accepted_events']} | {a['error_lines']} | {emq} |")
     lines += ["", "## Findings", ""]
     if not report["findings"]:
         lines.append("No findings.")
