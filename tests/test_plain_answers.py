@@ -123,6 +123,9 @@ def test_account_tables_name_the_shop_next_to_the_pixel(outputs):
     lines = outputs["table"].splitlines()
     row = next(i for i, line in enumerate(lines) if line.strip("│ ").startswith("trailgear-outdoor"))
     assert UPDATED_SHOP in lines[row + 1]  # the pixel id under the name, for Events Manager
+    spark = lines[lines.index(next(x for x in lines if x.startswith("Per UTC day"))):]
+    assert any(x.strip().startswith("hyggehjem ") for x in spark)
+    assert any(x.strip().startswith(CUSTOM_SHOP + " ") for x in spark)
 
 
 def test_plain_names_are_redacted(outputs):

@@ -43,8 +43,10 @@ def daily_spark_lines(accounts: list[dict[str, Any]]) -> list[str]:
     """One line per account (two with backend orders): a sparkline per UTC day
     of orders vs server purchases on one scale, or of server events when the
     evidence has no orders, so a silence shows as a run of ``·``.  Long spans
-    keep their last SPARK_MAX_DAYS days."""
-    rows = [(a["account"], (a.get("daily") or [])[-SPARK_MAX_DAYS:]) for a in accounts]
+    keep their last SPARK_MAX_DAYS days.  Accounts are named as in the table:
+    the short shop name, else the pixel id."""
+    shops = _shop_names(accounts)
+    rows = [(shops.get(a["account"], a["account"]), (a.get("daily") or [])[-SPARK_MAX_DAYS:]) for a in accounts]
     rows = [(acc, days) for acc, days in rows if days]
     if not rows:
         return []
@@ -78,6 +80,13 @@ def _shop_names(accounts: list[dict[str, Any]]) -> dict[str, str]:
     """Short shop names of the accounts that have a shop (others are their pixel id alone)."""
     names = account_names(accounts)
     return {a["account"]: names[a["account"]] for a in accounts if a.get("shops")}
+
+
+def _who(account: str | None, shops: dict[str, str], code: str = "") -> str:
+    """A finding's account: ``hyggehjem (2049381726354810)``, the id alone without a shop, ``all`` for none."""
+    if not account:
+        return "all"
+    return f"{shops[account]} ({code}{account}{code})" if account in shops else f"{code}{account}{code}"
 
 
 def _span(first: str | None, last: str | None) -> str:
@@ -134,10 +143,11 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
 
     if not report["findings"]:
         console.print(Text("No findings.", style="bold green"))
+    shops = _shop_names(report["accounts"])
     for rule, items in _group(report["findings"]):
         blocks = []
         for f in items:
-            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {f['account'] or 'all'}{' / ' + f['subject'] if f.get('subject') else ''}  ", (f"{f['count']} records", "bold"))
+            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {_who(f['account'], shops)}{' / ' + f['subject'] if f.get('subject') else ''}  ", (f"{f['count']} records", "bold"))
             body = [head, Text(f["summary"]), Text(_when(f), style="dim")]
             for e in f["evidence"]:
                 body.append(Text(f"  {e['file']}:{e['line']}  {e['excerpt'][:150]}", style="dim"))
@@ -192,13 +202,14 @@ def render_markdown(report: dict[str, Any]) -> str:
             emq = "-" if a["estimated_match_quality"] is None else f"{a['estimated_match_quality']:.1f}"
             lines.append(f"| {_md_escape(who)} | {a['orders']} | {_server_events(a)} | {a['server_purchases']} | {ratio} | {a['accepted_events']} | {a['error_lines']} | {emq} |")
     lines += ["", "## Findings", ""]
+    shops = _shop_names(report["accounts"])
     if not report["findings"]:
         lines.append("No findings.")
     for rule, items in _group(report["findings"]):
         lines += [f"### `{rule}`", ""]
         for f in items:
             subject = f" · {f['subject']}" if f.get("subject") else ""
-            lines.append(f"- **{f['severity']}** · account `{f['account'] or 'all'}`{subject} · {f['count']} records · {_when(f)}")
+            lines.append(f"- **{f['severity']}** · account {_md_escape(_who(f['account'], shops, '`'))}{subject} · {f['count']} records · {_when(f)}")
             lines.append(f"  {_md_escape(f['summary'])}")
             for e in f["evidence"]:
                 lines.append(f"  - `{e['file']}:{e['line']}` {_md_escape(e['excerpt'][:200])}")
