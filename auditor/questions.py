@@ -24,9 +24,9 @@ import polars as pl
 from .accounts import accepted_events_expr, rejected_events_expr
 from .findings import Finding, finding_dict, severity_at_least
 from .match_quality import ESTIMATE_LABEL
+from .report.plain import account_name, account_names, by_rule, question_answer
 from .rows import CanonicalRows, Readable, as_readable
 from .ruleset import Ruleset
-from .report.plain import account_name, account_names, by_rule, question_answer
 from .wording import fmt_duration, plural
 
 #: Step and wording of the five questions.  Which diagnosis rows answer each
@@ -49,6 +49,8 @@ def answer_questions(
     data: "CanonicalRows | pl.DataFrame", findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float,
     ruleset: Ruleset,
 ) -> list[dict[str, Any]]:
+    """The ``questions`` of the report: per step the verdict, the answer in
+    words and the rule / account ids it names (``docs/report-contract.md``)."""
     rows = as_readable(data)
     names = account_names(accounts)
     titles = {rid: row.title for rid, row in ruleset.rows.items()}

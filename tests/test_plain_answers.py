@@ -137,3 +137,21 @@ def test_plain_names_are_redacted(outputs):
     for text in (render_markdown(report), render_table(report, color=False)):
         for needle in ("maria.silva@example.com", "maria.silva", "EAAG", "203.0.113."):
             assert needle not in text
+
+
+def test_many_accounts_and_findings_of_no_account(outputs, titles):
+    """Five shops with the same diagnosis name three and count the rest; a
+    finding that belongs to no account reads "all accounts"."""
+    from auditor.report.plain import account_names, question_answer
+
+    report = outputs["report"]
+    (token,) = [f for f in report["findings"] if f["rule"] == "token-expired" and f["account"] == TOKEN_SHOP]
+    shops = [a for a in report["accounts"] if a.get("shops")][:5]
+    related = [dict(token, account=a["account"]) for a in shops] + [dict(token, account=None)]
+    names = account_names(report["accounts"])
+    text = question_answer("problem", "", related, titles, names)
+    listed = sorted([names[a["account"]] for a in shops] + ["all accounts"])
+    assert text == (f"Access token expired or invalidated since 2026-02-10 "
+                    f"({', '.join(listed[:3])} and 3 more).")
+    # a verdict that findings did not raise keeps its own words
+    assert question_answer("ok", "12 server events sent.", related, titles, names) == "12 server events sent."
