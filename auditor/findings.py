@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from .wording import iso
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}  # 0 = worst
 
@@ -55,6 +57,26 @@ def fingerprint(rule: str, account: str | None, subject: str | None = None) -> s
     """``rule|account[|subject]``: how runs recognise the same finding."""
     base = f"{rule}|{account or '*'}"
     return f"{base}|{subject}" if subject else base
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """A finding as the report's ``findings[]`` object (``docs/report-contract.md``):
+    one shape for the report, the question answers and the watch alerts."""
+    return {
+        "rule": f.rule,
+        "severity": f.severity,
+        "account": f.account,
+        "subject": f.subject,
+        "count": f.count,
+        "first_seen": iso(f.first_seen),
+        "last_seen": iso(f.last_seen),
+        "ongoing": f.ongoing,
+        "summary": f.summary,
+        "evidence": [{"file": e.file, "line": e.line, "excerpt": e.excerpt} for e in f.evidence],
+        "metrics": f.metrics,
+        "fix": f.fix,
+        "validate": f.validate,
+    }
 
 
 def evidence_from(rows: pl.DataFrame, limit: int = MAX_EVIDENCE) -> list[Evidence]:

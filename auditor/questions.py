@@ -8,6 +8,11 @@ the ruleset sets; ``ok`` only when the evidence answers the question and shows
 nothing wrong; else ``unknown``, saying what evidence is missing.  Per-account
 numbers come from :func:`auditor.accounts.account_summaries`, so a verdict
 never contradicts the account table.
+
+``detail`` is written for a shop owner: diagnoses by their ruleset titles,
+accounts by their short shop names (:mod:`auditor.report.plain`, the same
+words as the HTML page); ``rules`` and ``accounts`` keep the ids the answer
+names for scripts and for ``capi-audit rules show ID``.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any
 import polars as pl
 
 from .accounts import accepted_events_expr, rejected_events_expr
-from .findings import Finding, severity_at_least
+from .findings import Finding, finding_dict, severity_at_least
 from .match_quality import ESTIMATE_LABEL
+from .report.plain import account_name, account_names, by_rule, question_answer
 from .rows import CanonicalRows, as_readable
 from .ruleset import Ruleset
 from .wording import fmt_duration, plural
@@ -38,14 +44,6 @@ QUESTIONS = (
 def rows_answering(ruleset: Ruleset, step: int) -> tuple[str, ...]:
     """Ids of the ruleset rows whose findings answer question ``step``."""
     return tuple(rid for rid, row in ruleset.rows.items() if step in row.questions)
-
-
-def _problem_detail(related: list[Finding]) -> str:
-    by_rule: dict[str, list[str]] = {}
-    for f in related:
-        by_rule.setdefault(f.rule, []).append(f.account or "all accounts")
-    parts = [f"{rule} ({', '.join(sorted(set(accts))[:3])}{'...' if len(set(accts)) > 3 else ''})" for rule, accts in by_rule.items()]
-    return "Findings: " + "; ".join(parts) + "."
 
 
 @dataclass
@@ -123,26 +121,37 @@ def answer_questions(
 def answer_from_facts(
     facts: QuestionFacts, findings: list[Finding], accounts: list[dict[str, Any]], emq_threshold: float, ruleset: Ruleset,
 ) -> list[dict[str, Any]]:
-    """The five answers from the facts of the rows (:func:`question_facts`), the findings and the accounts."""
+    """The ``questions`` of the report from the facts of the rows
+    (:func:`question_facts`), the findings and the accounts: per step the
+    verdict, the answer in words and the rule / account ids it names
+    (``docs/report-contract.md``)."""
+    names = account_names(accounts)
+    titles = {rid: row.title for rid, row in ruleset.rows.items()}
     out = []
     for step, question in QUESTIONS:
         rules = rows_answering(ruleset, step)
         related = [f for f in findings if f.rule in rules and (step != 1 or severity_at_least(f.severity, "high"))]
         if step == 1:
             related = [f for f in related if f.ongoing is not False] or related
+        named: list[str] = []
+        dicts = [finding_dict(f) for f in related]
         if related:
-            verdict, detail = "problem", _problem_detail(related)
+            verdict, detail = "problem", question_answer("problem", "", dicts, titles, names)
+            named = [f.account for f in related if f.account]
         elif step == 1:
             verdict, detail = _arriving(facts, accounts)
         elif step in (2, 5):
-            verdict, detail = _against_orders(step, accounts, _threshold(ruleset, "totals-mismatch", "max_discrepancy", 0.2),
-                                              facts.has_orders)
+            verdict, detail, named = _against_orders(step, accounts, names,
+                                                     _threshold(ruleset, "totals-mismatch", "max_discrepancy", 0.2),
+                                                     facts.has_orders)
         elif step == 3:
             verdict, detail = _on_time(facts, ruleset)
         else:
-            verdict, detail = _match_quality(accounts, emq_threshold,
-                                             float(_threshold(ruleset, "emq-low", "anonymous_min_score", 0.0)))
-        out.append({"step": step, "question": question, "verdict": verdict, "detail": detail})
+            verdict, detail, named = _match_quality(accounts, names, emq_threshold,
+                                                    float(_threshold(ruleset, "emq-low", "anonymous_min_score", 0.0)))
+        out.append({"step": step, "question": question, "verdict": verdict, "detail": detail,
+                    "rules": [rule for rule, _ in by_rule(dicts)],
+                    "accounts": sorted(set(named))})
     return out
 
 
@@ -176,30 +185,34 @@ def _arriving(facts: QuestionFacts, accounts: list[dict[str, Any]]) -> tuple[str
     return "unknown", "No server events or Graph API responses in the input."
 
 
-def _against_orders(step: int, accounts: list[dict[str, Any]], tolerance: float, order_rows: bool) -> tuple[str, str]:
+def _against_orders(step: int, accounts: list[dict[str, Any]], names: dict[str, str], tolerance: float,
+                    order_rows: bool) -> tuple[str, str, list[str]]:
     """Server purchases per backend order, per account with orders: question 2
-    looks for too many (double counting), question 5 for a miss either way."""
+    looks for too many (double counting), question 5 for a miss either way.
+    Also returns the ids of the accounts the answer names."""
     with_orders = [a for a in accounts if a["orders"]]
     if not with_orders and order_rows:
         return "unknown", ("The input's backend orders are all test, draft or POS orders, which are left out: "
-                           "no real order to compare against.")
+                           "no real order to compare against."), []
     if not with_orders:
-        return "unknown", "No backend orders in the input (add Shopify webhooks or store order logs) to compare against."
+        return "unknown", "No backend orders in the input (add Shopify webhooks or store order logs) to compare against.", []
     compared = [a for a in with_orders if a["server_events"]]
     blind = [a for a in with_orders if not a["server_events"]]
     blind_text = ("; no server events in the input for " + ", ".join(
-        f"{a['account']} ({plural(a['orders'], 'order')})" for a in blind)) if blind else ""
+        f"{account_name(a['account'], names)} ({plural(a['orders'], 'order')})" for a in blind)) if blind else ""
+    named = [a["account"] for a in with_orders]
     if not compared:
         return "unknown", (f"{plural(sum(a['orders'] for a in blind), 'backend order')} but no server events for them "
-                           "in the input (add the connector, sGTM or sender logs) to compare against.")
+                           "in the input (add the connector, sGTM or sender logs) to compare against."), named
     low, high = 1 - tolerance, 1 + tolerance
     off = [a for a in compared if a["purchase_ratio"] > high or (step == 5 and a["purchase_ratio"] < low)]
-    ratios = ", ".join(f"{a['account']} {a['purchase_ratio']:.2f} ({plural(a['orders'], 'order')})" for a in compared)
+    ratios = ", ".join(f"{account_name(a['account'], names)} {a['purchase_ratio']:.2f} ({plural(a['orders'], 'order')})"
+                       for a in compared)
     target = f"above {high:.2f}" if step == 2 else f"outside {low:.2f}-{high:.2f}"
     if off:
-        return "problem", f"Server purchases per backend order {target}: {ratios}{blind_text}."
+        return "problem", f"Server purchases per backend order {target}: {ratios}{blind_text}.", named
     verdict = "unknown" if blind else "ok"
-    return verdict, f"Server purchases per backend order: {ratios}{blind_text}."
+    return verdict, f"Server purchases per backend order: {ratios}{blind_text}.", named
 
 
 def _on_time(facts: QuestionFacts, ruleset: Ruleset) -> tuple[str, str]:
@@ -214,13 +227,15 @@ def _on_time(facts: QuestionFacts, ruleset: Ruleset) -> tuple[str, str]:
     return "ok", text + "."
 
 
-def _match_quality(accounts: list[dict[str, Any]], threshold: float, anonymous_threshold: float) -> tuple[str, str]:
+def _match_quality(accounts: list[dict[str, Any]], names: dict[str, str], threshold: float,
+                   anonymous_threshold: float) -> tuple[str, str, list[str]]:
     """Each account's estimate against the emq-low target for what it was
     judged on: ``min_score`` over Purchase events, ``anonymous_min_score`` over
-    browse events (they carry no contact data by nature)."""
+    browse events (they carry no contact data by nature).  Also returns the
+    ids of the accounts below target."""
     scored = [a for a in accounts if a["estimated_match_quality"] is not None]
     if not scored:
-        return "unknown", "No website server events with customer parameters."
+        return "unknown", "No website server events with customer parameters.", []
     label = ESTIMATE_LABEL[0].upper() + ESTIMATE_LABEL[1:]
 
     def target(a: dict[str, Any]) -> float:
@@ -229,7 +244,7 @@ def _match_quality(accounts: list[dict[str, Any]], threshold: float, anonymous_t
     below = [a for a in scored if a["estimated_match_quality"] < target(a)]
     if below:
         return "problem", (f"{label} below target: " + ", ".join(
-            f"{a['account']} {a['estimated_match_quality']:.1f} over {a['estimated_match_quality_over']} "
-            f"(target {target(a):.1f})" for a in below) + ".")
+            f"{account_name(a['account'], names)} {a['estimated_match_quality']:.1f} over "
+            f"{a['estimated_match_quality_over']} (target {target(a):.1f})" for a in below) + "."), [a["account"] for a in below]
     scores = [a["estimated_match_quality"] for a in scored]
-    return "ok", f"{label} {min(scores):.1f}-{max(scores):.1f}, target {threshold:.1f} for Purchase events."
+    return "ok", f"{label} {min(scores):.1f}-{max(scores):.1f}, target {threshold:.1f} for Purchase events.", []

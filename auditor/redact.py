@@ -157,14 +157,29 @@ def redact_expr(expr: pl.Expr) -> pl.Expr:
 
 #: Report fields that hold a pixel / dataset id: digits there are an id, never a phone.
 _ID_KEYS = frozenset({"account", "pixel_id", "pixel", "dataset_id"})
+#: Report fields that hold a list of such ids (``questions[].accounts``).
+_ID_LIST_KEYS = frozenset({"accounts"})
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, str) and value.isdigit()
+
+
+def _redact_field(key: str, value):
+    if key in _ID_KEYS and _is_id(value):
+        return value
+    if key in _ID_LIST_KEYS and isinstance(value, list):
+        return [v if _is_id(v) else redact_obj(v) for v in value]
+    return redact_obj(value)
 
 
 def redact_obj(obj):
-    """Redact every string inside a JSON-like structure (dict/list/str)."""
+    """Redact every string inside a JSON-like structure (dict/list/str);
+    digit-only pixel ids under the id keys are kept (a 10-digit id is not a phone)."""
     if isinstance(obj, str):
         return redact_text(obj)
     if isinstance(obj, dict):
-        return {k: v if k in _ID_KEYS and isinstance(v, str) and v.isdigit() else redact_obj(v) for k, v in obj.items()}
+        return {k: _redact_field(k, v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [redact_obj(v) for v in obj]
     return obj

@@ -227,7 +227,8 @@ def test_account_numbers_agree_in_table_json_and_html(cli, cli_html, audited):
     _, report = audited
     html = cli_html[0].read_text(encoding="utf-8")
     md = cli("audit", str(SAMPLES), "--format", "markdown", "--no-db", "--quiet").stdout
-    rows = {cells[0]: cells for cells in (
+    # the account cell: "hyggehjem (2049381726354810)", the pixel id alone when no shop is known
+    rows = {re.sub(r"^.* \((\d+)\)$", r"\1", cells[0]): cells for cells in (
         [c.strip() for c in line.strip().strip("|").split("|")] for line in md.splitlines() if line.startswith("| "))}
     graph_only = next(a for a in report["accounts"] if a["account"] == CUSTOM_SHOP)
     # an account seen only through Graph API responses sent events: not 0
@@ -303,8 +304,22 @@ def test_findings_and_questions_in_plain_words(cli_html, audited):
     for rule in {f["rule"] for f in report["findings"]}:
         assert rule not in questions, rule
     assert not re.search(r"\d{12,}", questions)
-    assert "Access token expired or invalidated at hudsonvalleybaking, hyggehjem" in questions
-    assert "Connector broken by a platform or plugin update at trailgear-outdoor" in questions
+    assert "Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem)" in questions
+    assert "Connector broken by a platform or plugin update since 2026-05-06 (trailgear-outdoor)" in questions
+    # the same words as the JSON, terminal and Markdown reports
+    for q in report["questions"]:
+        assert q["detail"] in questions, q["detail"]
+    # the account table's diagnosis chips: titles, the rule id only in the tooltip
+    raw = cli_html[0].read_text(encoding="utf-8")
+    table = raw[raw.index('<table class="accounts"'):raw.index("</table>")]
+    chips = [(htmllib.unescape(tip), htmllib.unescape(text))
+             for tip, text in re.findall(r'<span class="chip[^"]*" title="([^"]*)">([^<]*)</span>', table)]
+    assert len(chips) == len({(f["account"], f["rule"]) for f in report["findings"]})
+    rules = {f["rule"] for f in report["findings"]}
+    for tip, text in chips:
+        assert not [r for r in rules if r in text], text
+        assert tip.split(" · ")[0] in rules, tip
+    assert "● Connector broken by a platform or plugin update" in [t for _, t in chips]
 
 
 def test_new_report_text_is_redacted(audited):
@@ -418,7 +433,8 @@ def test_backend_orders_are_drawn_for_orders_without_server_purchases(audited):
 
 def test_table_report_shows_a_daily_sparkline(cli):
     out = cli("audit", str(SAMPLES), "--format", "table", "--no-db", "--quiet").stdout
-    line = next(x for x in out.splitlines() if x.strip().startswith(UPDATED_SHOP) and "server events" in x)
+    # named like the account table: the shop's short name (the pixel id when no shop is known)
+    line = next(x for x in out.splitlines() if x.strip().startswith("trailgear-outdoor ") and "server events" in x)
     assert "05-04" in line and "05-09" in line
     assert re.search(r"[▁▂▃▄▅▆▇█]+···", line)  # events, then three silent days
 

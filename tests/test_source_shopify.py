@@ -312,7 +312,8 @@ def test_with_a_secret_only_verified_orders_count(tmp_path, audit_json):
     assert finding["metrics"] == {"invalid_deliveries": 1, "unverified_deliveries": 2}
     assert "left out of the orders" in finding["summary"]
     q5 = report["questions"][4]  # the plugin's own row answers "do the numbers match reality?"
-    assert q5["verdict"] == "problem" and "webhook-signature-invalid" in q5["detail"]
+    assert q5["verdict"] == "problem" and "webhook-signature-invalid" in q5["rules"]
+    assert "Shopify webhook deliveries fail their HMAC check" in q5["detail"]  # the plugin row's own title
     (account,) = [a for a in report["accounts"] if a.get("orders") is not None] or report["accounts"]
     assert account["orders"] == 2  # the two verified orders; without the secret all five would count
     exported = orders_out.read_text().splitlines()[1:]

@@ -91,7 +91,8 @@ def test_shopify_orders_without_any_server_event_are_not_ok(audit_json):
     q = _questions(report)
     assert q[2]["verdict"] == "unknown"
     assert q[2]["detail"].startswith("20 backend orders but no server events for them in the input (add the connector, sGTM")
-    assert q[1]["verdict"] == q[5]["verdict"] == "problem" and "server-events-missing" in q[5]["detail"]
+    assert q[1]["verdict"] == q[5]["verdict"] == "problem" and q[5]["rules"] == ["server-events-missing"]
+    assert q[5]["detail"] == "Server purchases missing for backend orders since 2025-06-02 (trailgear)."
 
 
 def test_only_pos_orders_leave_nothing_to_compare(audit_json):
@@ -156,7 +157,8 @@ def test_rate_limited_answers_question_3(audit_json):
     _, report, _ = audit_json(GRAPH / "bare.ndjson", "--fail-on", "never")
     assert any(f["rule"] == "rate-limited" for f in report["findings"])
     q3 = _questions(report)[3]
-    assert q3["verdict"] == "problem" and "rate-limited" in q3["detail"]
+    assert q3["verdict"] == "problem" and "rate-limited" in q3["rules"]
+    assert "Sends throttled by Graph API rate limits" in q3["detail"]
 
 
 def test_healthy_shops_get_ok_with_their_numbers(audit_json):

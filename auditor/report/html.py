@@ -50,7 +50,7 @@ from ..findings import SEVERITY_RANK, severity_at_least
 from ..questions import rows_answering
 from ..redact import redact_text
 from ..wording import fmt_time, plural
-from .plain import account_names, by_rule, cost_text, fix_lead, metric_items, question_answer, when_text
+from .plain import account_names, by_rule, cost_text, fix_lead, metric_items, question_answer, rule_title, when_text
 from .timeline import DEFAULT_SILENCE_HOURS, AccountTimeline, account_timelines, as_naive_utc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -528,10 +528,10 @@ def _sev_badge(sev: str | None) -> str:
     return f'<span class="badge s-{_e(sev)}">{_e(SEV_LABEL.get(sev, sev))}</span>'
 
 
-def _chips(fs: list[dict[str, Any]]) -> str:
-    """Diagnosis chips, one per rule (``×n`` when several findings):
-    ``●`` = still going on at the end of the evidence, grey = stopped before
-    the end; the summaries are the tooltip."""
+def _chips(fs: list[dict[str, Any]], titles: dict[str, str]) -> str:
+    """Diagnosis chips, one per rule, named by its title (``×n`` when several
+    findings): ``●`` = still going on at the end of the evidence, grey =
+    stopped before the end; the rule id and the summaries are the tooltip."""
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for f in fs:
         by_rule.setdefault(f["rule"], []).append(f)
@@ -543,9 +543,9 @@ def _chips(fs: list[dict[str, Any]]) -> str:
         mark = "● " if ongoing else ""
         count = f" ×{len(items)}" if len(items) > 1 else ""
         state = "stopped before the end of the evidence" if stopped else ("still going on" if ongoing else "")
-        tip = f"{sev}{': ' + state if state else ''}. " + " | ".join(f["summary"] for f in items[:3])
+        tip = f"{rule} · {sev}{': ' + state if state else ''}. " + " | ".join(f["summary"] for f in items[:3])
         cls = f"chip c-{_e(sev)}" + (" stopped" if stopped else "")
-        out.append(f'<span class="{cls}" title="{_e(tip)}">{_e(mark + rule + count)}</span>')
+        out.append(f'<span class="{cls}" title="{_e(tip)}">{_e(mark + rule_title(rule, titles) + count)}</span>')
     return "".join(out)
 
 
@@ -669,7 +669,7 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
             ratio = "–" if a["purchase_ratio"] is None else f"{a['purchase_ratio']:.2f}"
             emq = "–" if a["estimated_match_quality"] is None else f"{a['estimated_match_quality']:.1f} / 10"
             delays = f"{_dur(delay['median_s'])} / {_dur(delay['p95_s'])}" if delay else "–"
-            diag = _chips(fs) or '<span class="sub">none</span>'
+            diag = _chips(fs, titles) or '<span class="sub">none</span>'
             ratio_title = "server purchases per backend order" if a["purchase_ratio"] is not None else "no backend orders in the input"
             w(f'<tr><td><div class="who">{_sev_badge(_worst(fs))}<div><a class="acct-name" href="#{anchors[a["account"]]}">{_e(names[a["account"]])}</a>'
               f'<div class="sub">pixel <span class="acct-id">{_e(a["account"])}</span></div>'
@@ -692,7 +692,7 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
     with charts.mpl.rc_context(RC) if charts else contextlib.nullcontext():
         for a in accounts:
             _account_block(w, a, by_account.get(a["account"], []), timelines.get(a["account"]), charts, anchors[a["account"]],
-                           names[a["account"]])
+                           names[a["account"]], titles)
 
     # -- findings -----------------------------------------------------------------
     w('<section id="findings"><h2>Findings</h2>')
@@ -758,7 +758,7 @@ def _todo_section(w, accounts: list[dict[str, Any]], by_account: dict[str | None
         for rule, items in by_rule(fs):
             sev = _worst(items) or "info"
             lead, rest = fix_lead(items[0]["fix"])
-            title = titles.get(rule, rule.replace("-", " "))
+            title = rule_title(rule, titles)
             more = f'<a class="details" href="#rule-{_e(rule)}">{"whole fix" if rest else "details"} ↓</a>'
             w(f'<li class="action"><div class="what"><span class="chip c-{_e(sev)}">{_e(SEV_LABEL.get(sev, sev))}</span> '
               f'<strong>{_e(title)}</strong><div class="when">{_e(when_text(items))}</div>'
@@ -777,7 +777,7 @@ def _sev_dot(sev: str | None) -> str:
 
 
 def _account_block(w, a: dict[str, Any], fs: list[dict[str, Any]], tl: AccountTimeline | None, charts: _Charts | None,
-                   anchor: str, name: str) -> None:
+                   anchor: str, name: str, titles: dict[str, str]) -> None:
     shop = ", ".join(a.get("shops") or [])
     w(f'<section class="account" id="{anchor}"><header>{_sev_badge(_worst(fs))}'
       f'<h3>{_e(name)} <span class="sub">pixel</span> <span class="acct-id">{_e(a["account"])}</span></h3>'
@@ -785,7 +785,7 @@ def _account_block(w, a: dict[str, Any], fs: list[dict[str, Any]], tl: AccountTi
       + (f'<span class="sub">connector {_e(", ".join(a["connector_versions"]))}</span>' if a.get("connector_versions") else "")
       + f'<span class="sub">{_e(_ts(a.get("first_seen")))} → {_e(_ts(a.get("last_seen")))}</span></header>')
     if fs:
-        w('<div class="chips">' + _chips(fs) + "</div>")
+        w('<div class="chips">' + _chips(fs, titles) + "</div>")
     # the same numbers as the account table and the JSON report's accounts[]
     w('<div class="kpis">')
     w(_kpi("server events", a["server_events"], title="server-event rows; for an account seen only through Graph API "

@@ -13,31 +13,13 @@ from typing import Any
 from .. import __version__
 from ..accounts import account_summaries
 from ..engine import AuditResult
-from ..findings import Finding
+from ..findings import finding_dict
 from ..questions import QuestionFacts, answer_from_facts, question_facts
 from ..redact import redact_obj
 from ..wording import iso
 from .timeline import daily_series
 
 SCHEMA_VERSION = 1
-
-
-def finding_dict(f: Finding) -> dict[str, Any]:
-    return {
-        "rule": f.rule,
-        "severity": f.severity,
-        "account": f.account,
-        "subject": f.subject,
-        "count": f.count,
-        "first_seen": iso(f.first_seen),
-        "last_seen": iso(f.last_seen),
-        "ongoing": f.ongoing,
-        "summary": f.summary,
-        "evidence": [{"file": e.file, "line": e.line, "excerpt": e.excerpt} for e in f.evidence],
-        "metrics": f.metrics,
-        "fix": f.fix,
-        "validate": f.validate,
-    }
 
 
 def evidence_summary(result: AuditResult) -> tuple[list[dict[str, Any]], QuestionFacts]:

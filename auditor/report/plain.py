@@ -1,5 +1,10 @@
-"""Plain words for the HTML report: what a finding cost, its numbers, the
-answers to the five questions and short account names.
+"""Plain words for the reports: what a finding cost, its numbers, the
+answers to the five questions, diagnosis titles and short account names.
+
+The question answers are written here for every format (``auditor.questions``
+puts them in the report dict's ``questions[].detail``; the HTML page, the
+terminal and Markdown show that text), so a shop owner reads titles and shop
+names everywhere, and scripts find the ids in ``questions[].rules`` / ``accounts``.
 
 The report dict keeps the checks' metrics as data (``docs/report-contract.md``);
 a person reading the page should not have to decode ``hours=2.5
@@ -263,15 +268,54 @@ def by_rule(findings: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, An
     return sorted(groups.items(), key=key)
 
 
+def rule_title(rule: str, titles: dict[str, str]) -> str:
+    """A diagnosis as its ruleset title (``Access token expired or invalidated``);
+    a rule without a known title reads as its id in words."""
+    return titles.get(rule, rule.replace("-", " ")).rstrip(".")
+
+
+def account_name(account: str | None, names: dict[str, str]) -> str:
+    """One account as :func:`account_names` calls it; ``all accounts`` for a
+    finding that belongs to none."""
+    if not account:
+        return "all accounts"
+    return names.get(account) or f"pixel …{str(account)[-4:]}"
+
+
+def names_text(where: list[str], shown: int = 3) -> str:
+    """``a, b, c and 2 more``: the first ``shown`` names, then how many others."""
+    return ", ".join(where[:shown]) + (f" and {len(where) - shown} more" if len(where) > shown else "")
+
+
+def _date(text: str) -> str:
+    return text[:10]
+
+
+def since_text(items: list[dict[str, Any]]) -> str:
+    """When, to the day, for one line of a question's answer: ``since D``
+    while still going on, ``from D to E`` once stopped, ``on D`` for one day;
+    empty when the lines carry no time."""
+    firsts = sorted(f["first_seen"] for f in items if f.get("first_seen"))
+    lasts = sorted(f["last_seen"] for f in items if f.get("last_seen"))
+    if not firsts:
+        return ""
+    first = _date(firsts[0])
+    last = _date(lasts[-1]) if lasts else first
+    if any(f.get("ongoing") is True for f in items):
+        return f"since {first}"
+    return f"on {first}" if first == last else f"from {first} to {last}"
+
+
 def question_answer(verdict: str, detail: str, related: list[dict[str, Any]], titles: dict[str, str],
                     names: dict[str, str]) -> str:
-    """A question's answer in words: for a problem, which diagnoses at which
-    shops (titles and short names, not rule ids and pixel ids)."""
+    """A question's answer in words: for a problem, which diagnoses (ruleset
+    titles), since when and at which shops (short names, not rule ids and
+    pixel ids; those stay in the JSON's ``questions[].rules`` / ``accounts``)."""
     if verdict != "problem" or not related:
         return detail
     parts = []
     for rule, fs in by_rule(related):
-        where = sorted({names.get(f["account"], "all accounts") if f["account"] else "all accounts" for f in fs})
-        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
-        parts.append(f"{titles.get(rule, rule.replace('-', ' ')).rstrip('.')} at {shown}")
+        where = sorted({account_name(f["account"], names) for f in fs})
+        when = since_text(fs)
+        parts.append(f"{rule_title(rule, titles)}{' ' + when if when else ''} ({names_text(where)})")
     return "; ".join(parts) + "."

@@ -1,6 +1,8 @@
 """Human renderers: a rich terminal table and Markdown for tickets.
 
 Both read the redacted report dict only (see :mod:`auditor.report.model`).
+Accounts are named as on the HTML page (:func:`auditor.report.plain.account_names`:
+the shop's short name next to the pixel id a person needs in Events Manager).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..wording import NO_TIMESTAMP
+from .plain import account_names
 
 VERDICT_STYLE = {"ok": ("OK", "bold green"), "problem": ("PROBLEM", "bold red"), "unknown": ("UNKNOWN", "bold yellow")}
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -40,8 +43,10 @@ def daily_spark_lines(accounts: list[dict[str, Any]]) -> list[str]:
     """One line per account (two with backend orders): a sparkline per UTC day
     of orders vs server purchases on one scale, or of server events when the
     evidence has no orders, so a silence shows as a run of ``·``.  Long spans
-    keep their last SPARK_MAX_DAYS days."""
-    rows = [(a["account"], (a.get("daily") or [])[-SPARK_MAX_DAYS:]) for a in accounts]
+    keep their last SPARK_MAX_DAYS days.  Accounts are named as in the table:
+    the short shop name, else the pixel id."""
+    shops = _shop_names(accounts)
+    rows = [(shops.get(a["account"], a["account"]), (a.get("daily") or [])[-SPARK_MAX_DAYS:]) for a in accounts]
     rows = [(acc, days) for acc, days in rows if days]
     if not rows:
         return []
@@ -69,6 +74,19 @@ def _server_events(acc: dict[str, Any]) -> str:
     """The account's server events; marked when they are counted from Meta's
     responses because the requests are not in the input."""
     return f"{acc['server_events']} (responses)" if acc.get("server_events_from") == "responses" else str(acc["server_events"])
+
+
+def _shop_names(accounts: list[dict[str, Any]]) -> dict[str, str]:
+    """Short shop names of the accounts that have a shop (others are their pixel id alone)."""
+    names = account_names(accounts)
+    return {a["account"]: names[a["account"]] for a in accounts if a.get("shops")}
+
+
+def _who(account: str | None, shops: dict[str, str], code: str = "") -> str:
+    """A finding's account: ``hyggehjem (2049381726354810)``, the id alone without a shop, ``all`` for none."""
+    if not account:
+        return "all"
+    return f"{shops[account]} ({code}{account}{code})" if account in shops else f"{code}{account}{code}"
 
 
 def _span(first: str | None, last: str | None) -> str:
@@ -108,8 +126,10 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
         a = Table(title="Accounts", expand=True)
         for col in ("Account", "Orders", "Server events", "Purchases", "Ratio", "Accepted", "Errors", "Est. EMQ", "Versions"):
             a.add_column(col)
+        shops = _shop_names(report["accounts"])
         for acc in report["accounts"]:
-            a.add_row(acc["account"], str(acc["orders"]), _server_events(acc), str(acc["server_purchases"]),
+            who = Text.assemble((shops[acc["account"]] + "\n", "bold"), acc["account"]) if acc["account"] in shops else acc["account"]
+            a.add_row(who, str(acc["orders"]), _server_events(acc), str(acc["server_purchases"]),
                       "-" if acc["purchase_ratio"] is None else f"{acc['purchase_ratio']:.2f}",
                       str(acc["accepted_events"]), str(acc["error_lines"]),
                       "-" if acc["estimated_match_quality"] is None else f"{acc['estimated_match_quality']:.1f}",
@@ -123,10 +143,11 @@ def render_table(report: dict[str, Any], width: int | None = None, color: bool =
 
     if not report["findings"]:
         console.print(Text("No findings.", style="bold green"))
+    shops = _shop_names(report["accounts"])
     for rule, items in _group(report["findings"]):
         blocks = []
         for f in items:
-            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {f['account'] or 'all'}{' / ' + f['subject'] if f.get('subject') else ''}  ", (f"{f['count']} records", "bold"))
+            head = Text.assemble((f" {f['severity'].upper()} ", SEVERITY_STYLE[f["severity"]]), f"  account {_who(f['account'], shops)}{' / ' + f['subject'] if f.get('subject') else ''}  ", (f"{f['count']} records", "bold"))
             body = [head, Text(f["summary"]), Text(_when(f), style="dim")]
             for e in f["evidence"]:
                 body.append(Text(f"  {e['file']}:{e['line']}  {e['excerpt'][:150]}", style="dim"))
@@ -174,18 +195,21 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {q['step']} | {q['question']} | **{q['verdict']}** | {_md_escape(q['detail'])} |")
     if report["accounts"]:
         lines += ["", "## Accounts", "", "| Account | Orders | Server events | Purchases | Ratio | Accepted | Errors | Est. EMQ |", "|---|---|---|---|---|---|---|---|"]
+        shops = _shop_names(report["accounts"])
         for a in report["accounts"]:
+            who = f"{shops[a['account']]} ({a['account']})" if a["account"] in shops else a["account"]
             ratio = "-" if a["purchase_ratio"] is None else f"{a['purchase_ratio']:.2f}"
             emq = "-" if a["estimated_match_quality"] is None else f"{a['estimated_match_quality']:.1f}"
-            lines.append(f"| {a['account']} | {a['orders']} | {_server_events(a)} | {a['server_purchases']} | {ratio} | {a['accepted_events']} | {a['error_lines']} | {emq} |")
+            lines.append(f"| {_md_escape(who)} | {a['orders']} | {_server_events(a)} | {a['server_purchases']} | {ratio} | {a['accepted_events']} | {a['error_lines']} | {emq} |")
     lines += ["", "## Findings", ""]
+    shops = _shop_names(report["accounts"])
     if not report["findings"]:
         lines.append("No findings.")
     for rule, items in _group(report["findings"]):
         lines += [f"### `{rule}`", ""]
         for f in items:
             subject = f" · {f['subject']}" if f.get("subject") else ""
-            lines.append(f"- **{f['severity']}** · account `{f['account'] or 'all'}`{subject} · {f['count']} records · {_when(f)}")
+            lines.append(f"- **{f['severity']}** · account {_md_escape(_who(f['account'], shops, '`'))}{subject} · {f['count']} records · {_when(f)}")
             lines.append(f"  {_md_escape(f['summary'])}")
             for e in f["evidence"]:
                 lines.append(f"  - `{e['file']}:{e['line']}` {_md_escape(e['excerpt'][:200])}")

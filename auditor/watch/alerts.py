@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from ..findings import Finding, severity_at_least
+from ..findings import Finding, finding_dict, severity_at_least
 from ..redact import redact_obj
-from ..report.model import finding_dict
 from ..wording import iso
 
 
