@@ -212,7 +212,7 @@ def test_missing_token_without_an_update_is_a_critical_token_finding():
     assert finding["metrics"]["token_missing_lines"] == 10
     assert "integration-broken-after-update" not in {f["rule"] for f in report["findings"]}
     q1 = next(q for q in report["questions"] if q["step"] == 1)
-    assert q1["verdict"] == "problem" and "token-expired" in q1["detail"]
+    assert q1["verdict"] == "problem" and "token-expired" in q1["rules"]
 
 
 def test_the_same_lines_are_recognised_by_content_alone():

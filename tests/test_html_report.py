@@ -304,7 +304,7 @@ def test_findings_and_questions_in_plain_words(cli_html, audited):
     for rule in {f["rule"] for f in report["findings"]}:
         assert rule not in questions, rule
     assert not re.search(r"\d{12,}", questions)
-    assert "Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem)" in questions
+    assert "Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem, pixel …1093)" in questions
     assert "Connector broken by a platform or plugin update since 2026-05-06 (trailgear-outdoor)" in questions
     # the same words as the JSON, terminal and Markdown reports
     for q in report["questions"]:

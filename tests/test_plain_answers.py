@@ -20,6 +20,7 @@ TOKEN_SHOP = "928374651029384"  # hudsonvalleybaking
 UPDATED_SHOP = "1736450291837465"  # trailgear-outdoor
 FLAKY_SHOP = "2049381726354810"  # hyggehjem
 CUSTOM_SHOP = "873615209481726"  # Graph API responses only: no shop name
+MAGENTO_PIXEL = "5523018846271093"  # the Magento extension's log: no shop name
 SHOPIFY_PIXEL = "2231948576610394"  # nordic-wool
 
 
@@ -65,7 +66,7 @@ def test_question_details_name_titles_and_shops_not_ids(outputs, titles):
         for rule in q["rules"]:
             assert titles[rule] in detail, (rule, detail)
     q = _q(report)
-    assert q[1]["detail"] == ("Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem); "
+    assert q[1]["detail"] == ("Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem, pixel …1093); "
                               "Connector broken by a platform or plugin update since 2026-05-06 (trailgear-outdoor).")
     # stopped problems say when they happened; an account without a shop keeps the end of its pixel id
     assert "Sends throttled by Graph API rate limits from 2026-07-01 to 2026-07-02 (pixel …1726)" in q[3]["detail"]
@@ -76,7 +77,7 @@ def test_json_keeps_the_ids_in_new_fields(outputs):
     report = outputs["report"]
     q = _q(report)
     assert q[1]["rules"] == ["token-expired", "integration-broken-after-update"]  # worst and ongoing first
-    assert q[1]["accounts"] == sorted([TOKEN_SHOP, FLAKY_SHOP, UPDATED_SHOP])
+    assert q[1]["accounts"] == sorted([TOKEN_SHOP, FLAKY_SHOP, UPDATED_SHOP, MAGENTO_PIXEL])
     assert set(q[5]["rules"]) == {"server-events-missing", "payload-rejected", "key-events-missing"}
     assert CUSTOM_SHOP in q[5]["accounts"] and SHOPIFY_PIXEL in q[5]["accounts"]
     for item in report["questions"]:

@@ -96,7 +96,7 @@ def test_custom_sender_graph_api_diagnoses(sample_report):
 def test_questions_answered_first(sample_report):
     q = {x["step"]: x for x in sample_report["questions"]}
     assert q[1]["verdict"] == "problem" and "token-expired" in q[1]["rules"]
-    assert "Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem)" in q[1]["detail"]
+    assert "Access token expired or invalidated since 2026-02-10 (hudsonvalleybaking, hyggehjem, pixel …1093)" in q[1]["detail"]
     # the agency client without event_id double counts (sample_logs/agency/)
     assert q[2]["verdict"] == "problem" and "dedup-missing-event-id" in q[2]["rules"]
     assert "Browser and server events not deduplicated since 2026-09-14 (hudsonrow)" in q[2]["detail"]
