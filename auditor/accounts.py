@@ -68,7 +68,7 @@ def estimated_match_quality(events: pl.DataFrame, weights: dict[str, float]) -> 
 def account_summaries(data: "Readable | pl.DataFrame", ruleset: Ruleset) -> list[dict[str, Any]]:
     """One dict per account, sorted by account id (deterministic)."""
     data = as_readable(data)
-    weights = ruleset.rows["emq-low"].thresholds.get("weights", {}) if "emq-low" in ruleset.rows else {}
+    weights = ruleset.rules["emq-low"].thresholds.get("weights", {}) if "emq-low" in ruleset.rules else {}
     orders_by_account, shops_of, linked_shops = _backend_orders_per_account(data)
     kind, signal = pl.col("kind"), pl.col("signal")
     server = kind == "server_event"

@@ -205,7 +205,7 @@ def order_table(data: "Readable", window_hours: float = 168, value_tolerance: fl
 
 def thresholds_from(ruleset: Any) -> dict[str, float]:
     """match_window_hours / value_tolerance from the ruleset (server-events-missing)."""
-    th = dict(ruleset.rule("server-events-missing").thresholds) if ruleset is not None and "server-events-missing" in ruleset.rows else {}
+    th = dict(ruleset.rule("server-events-missing").thresholds) if ruleset is not None and "server-events-missing" in ruleset.rules else {}
     return {"window_hours": float(th.get("match_window_hours", 168)), "value_tolerance": float(th.get("value_tolerance", 0.01))}
 
 

@@ -41,9 +41,9 @@ QUESTIONS = (
 )
 
 
-def rows_answering(ruleset: Ruleset, step: int) -> tuple[str, ...]:
+def rules_answering(ruleset: Ruleset, step: int) -> tuple[str, ...]:
     """Ids of the ruleset rows whose findings answer question ``step``."""
-    return tuple(rid for rid, row in ruleset.rows.items() if step in row.questions)
+    return tuple(rid for rid, row in ruleset.rules.items() if step in row.questions)
 
 
 @dataclass
@@ -126,10 +126,10 @@ def answer_from_facts(
     verdict, the answer in words and the rule / account ids it names
     (``docs/report-contract.md``)."""
     names = account_names(accounts)
-    titles = {rid: row.title for rid, row in ruleset.rows.items()}
+    titles = {rid: row.title for rid, row in ruleset.rules.items()}
     out = []
     for step, question in QUESTIONS:
-        rules = rows_answering(ruleset, step)
+        rules = rules_answering(ruleset, step)
         related = [f for f in findings if f.rule in rules and (step != 1 or severity_at_least(f.severity, "high"))]
         if step == 1:
             related = [f for f in related if f.ongoing is not False] or related
@@ -156,7 +156,7 @@ def answer_from_facts(
 
 
 def _threshold(ruleset: Ruleset, rule: str, key: str, default: Any) -> Any:
-    row = ruleset.rows.get(rule)
+    row = ruleset.rules.get(rule)
     value = row.thresholds.get(key) if row else None
     return default if value is None else value
 

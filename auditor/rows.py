@@ -190,7 +190,7 @@ def _check_columns(columns: tuple[str, ...]) -> None:
 
 class FrameRows(CanonicalRows):
     """Rows held in memory as one canonical frame, already grouped by kind
-    (:func:`auditor.engine.canonical_frame`)."""
+    (:func:`auditor.pipeline.canonical_frame`)."""
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self._frame = frame

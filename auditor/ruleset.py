@@ -37,7 +37,10 @@ class RulesetError(ValueError):
 
 
 @dataclass(frozen=True)
-class RuleRow:
+class Rule:
+    """One rule of the ruleset: a row of the diagnosis table (id, severity,
+    texts, thresholds, the questions it answers).  A finding names its rule."""
+
     id: str
     title: str
     severity: str
@@ -58,18 +61,18 @@ class RuleRow:
 class Ruleset:
     name: str
     version: str
-    rows: dict[str, RuleRow]
+    rules: dict[str, Rule]
     files: list[str] = field(default_factory=list)
 
-    def rule(self, rule_id: str) -> RuleRow:
+    def rule(self, rule_id: str) -> Rule:
         try:
-            return self.rows[rule_id]
+            return self.rules[rule_id]
         except KeyError:
-            raise RulesetError(f"ruleset {self.name!r} has no row {rule_id!r}") from None
+            raise RulesetError(f"ruleset {self.name!r} has no rule {rule_id!r}") from None
 
     def enabled(self, rule_id: str) -> bool:
-        row = self.rows.get(rule_id)
-        return bool(row and row.enabled)
+        rule = self.rules.get(rule_id)
+        return bool(rule and rule.enabled)
 
 
 def builtin_names() -> list[str]:
@@ -210,12 +213,12 @@ def load_ruleset(spec: str = "default", plugin_files: list[tuple[str, str]] | No
         _apply(rows, data, origin, allow_override=True)
     top = chain[-1][0]
     built = {
-        rid: RuleRow(id=rid, **{k: v for k, v in row.items() if k in (*ROW_KEYS, "origin")})
+        rid: Rule(id=rid, **{k: v for k, v in row.items() if k in (*ROW_KEYS, "origin")})
         for rid, row in sorted(rows.items())
     }
     return Ruleset(
         name=str(top.get("name") or Path(spec).stem),
         version=str(top.get("version") or chain[0][0].get("version") or "0"),
-        rows=built,
+        rules=built,
         files=[o for _, o in chain],
     )

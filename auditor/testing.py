@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from .engine import audit, parse_units
+from .pipeline import audit, parse_units
 from .ingest.inputs import expand
 from .plugin_manager import load_plugins
 from .registry import Registry

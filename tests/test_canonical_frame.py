@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from auditor import plain
-from auditor.engine import parse_units
+from auditor.pipeline import parse_units
 from auditor.ingest.inputs import expand
 from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
@@ -74,7 +74,7 @@ def test_by_value_works_on_each_distinct_value_once():
 def test_canonical_frame_leaves_the_callers_frames_whole(frame):
     """Watch mode caches each source's finalized frame and builds the canonical
     frame from it again on every evaluation: building must not empty it."""
-    from auditor.engine import canonical_frame
+    from auditor.pipeline import canonical_frame
 
     cached = frame.head(50)
     first = canonical_frame([cached])

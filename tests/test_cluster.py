@@ -19,7 +19,7 @@ import pytest
 from auditor.cluster import audit_on_cluster, partition, setup_for
 from auditor.cluster.partition import head_ids, plan_partitions, regroup
 from auditor.cluster.run import LOCAL_ONLY
-from auditor.engine import audit
+from auditor.pipeline import audit
 from auditor.ingest.inputs import expand
 from auditor.report.model import build_report
 from auditor.ruleset import load_ruleset

@@ -61,7 +61,7 @@ def cli_html(tmp_path_factory):
 @pytest.fixture(scope="module")
 def audited():
     """The same audit in-process: (AuditResult, report dict)."""
-    from auditor.engine import audit
+    from auditor.pipeline import audit
     from auditor.ingest.inputs import expand
     from auditor.plugin_manager import load_plugins
     from auditor.registry import Registry

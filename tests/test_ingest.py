@@ -129,18 +129,18 @@ def test_parallel_parse_gives_the_same_rows_in_the_same_order(monkeypatch):
     not differ from parsing them one by one."""
     import dataclasses
 
-    import auditor.engine as engine
+    import auditor.pipeline as pipeline
     from auditor.plugin_manager import load_plugins
     from auditor.registry import Registry
     from conftest import SAMPLES
 
     registry = Registry.collect(load_plugins().pm)
     units, _ = expand([str(SAMPLES / "woocommerce"), str(SAMPLES / "graph_api")])
-    parallel, summary_p, notes_p, _ = engine.parse_units(units, registry, batch_bytes=20_000)
+    parallel, summary_p, notes_p, _ = pipeline.parse_units(units, registry, batch_bytes=20_000)
     parallel = parallel.frame()
     for name, source in list(registry.sources.items()):
         registry.sources[name] = dataclasses.replace(source, thread_safe_parse=False)
-    sequential, summary_s, notes_s, _ = engine.parse_units(units, registry, batch_bytes=20_000)
+    sequential, summary_s, notes_s, _ = pipeline.parse_units(units, registry, batch_bytes=20_000)
     sequential = sequential.frame()
     assert parallel.height > 2000
     assert parallel.equals(sequential)
@@ -169,7 +169,7 @@ def test_packed_batches_give_the_same_rows_as_one_batch_per_file(monkeypatch, tm
     """Small files of one source are packed into one parse batch; every source must
     keep each file's records apart (a file's first lines never join the previous
     file's last entry) and give exactly the rows it gives file by file."""
-    import auditor.engine as engine
+    import auditor.pipeline as pipeline
     from auditor.plugin_manager import load_plugins
     from auditor.registry import Registry
     from conftest import SAMPLES
@@ -186,7 +186,7 @@ def test_packed_batches_give_the_same_rows_as_one_batch_per_file(monkeypatch, tm
     units, _ = expand([str(tmp_path)])
 
     def rows_and_summary():
-        rows, summary, notes, problems = engine.parse_units(units, registry)
+        rows, summary, notes, problems = pipeline.parse_units(units, registry)
         try:
             frame = rows.frame()
         finally:
@@ -194,7 +194,7 @@ def test_packed_batches_give_the_same_rows_as_one_batch_per_file(monkeypatch, tm
         return frame, summary, notes, problems
 
     packed, summary_p, notes_p, problems_p = rows_and_summary()
-    monkeypatch.setattr(engine, "PACK_BYTES", 1)  # every file (every read block) its own batch
+    monkeypatch.setattr(pipeline, "PACK_BYTES", 1)  # every file (every read block) its own batch
     single, summary_s, notes_s, problems_s = rows_and_summary()
     assert packed.height > 2000 and not problems_p and not problems_s
     assert summary_p.by_source == summary_s.by_source
@@ -209,7 +209,7 @@ def test_a_zip_of_many_members_is_opened_once(tmp_path, monkeypatch):
     import auditor.ingest.inputs as inputs_module
     from auditor.plugin_manager import load_plugins
     from auditor.registry import Registry
-    import auditor.engine as engine
+    import auditor.pipeline as pipeline
     from conftest import SAMPLES
 
     lines = (SAMPLES / "graph_api" / "responses.ndjson").read_text().splitlines()
@@ -227,7 +227,7 @@ def test_a_zip_of_many_members_is_opened_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(inputs_module.zipfile, "ZipFile", Counting)
     units, _ = expand([str(archive)])
-    rows, summary, _, problems = engine.parse_units(units, Registry.collect(load_plugins().pm))
+    rows, summary, _, problems = pipeline.parse_units(units, Registry.collect(load_plugins().pm))
     rows.close()
     assert summary.records == 600 and not summary.errors
     assert len(opened) <= 2  # listed once, read through one shared handle

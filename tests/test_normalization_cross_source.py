@@ -18,7 +18,7 @@ import sqlite3
 import polars as pl
 import pytest
 
-from auditor.engine import audit
+from auditor.pipeline import audit
 from auditor.ingest.inputs import expand
 from auditor.ruleset import load_ruleset
 from auditor.schema import CATEGORICAL_COLUMNS, SCHEMA

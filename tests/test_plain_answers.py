@@ -48,7 +48,7 @@ def titles():
     from auditor.ruleset import load_ruleset
 
     registry = Registry.collect(load_plugins([], None, []).pm)
-    return {rid: row.title for rid, row in load_ruleset("default", registry.ruleset_files).rows.items()}
+    return {rid: row.title for rid, row in load_ruleset("default", registry.ruleset_files).rules.items()}
 
 
 def _q(report):

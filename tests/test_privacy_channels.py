@@ -199,7 +199,7 @@ def _assert_watch_is_clean(folder: Path, logs: Path, values: list[str]) -> None:
 
 def _assert_spill_is_clean(logs: Path, values: list[str]) -> None:
     """The temporary rows of an audit (left on disk if it is killed) hold nothing in clear."""
-    from auditor.engine import parse_units
+    from auditor.pipeline import parse_units
     from auditor.ingest.inputs import expand
     from auditor.plugin_manager import load_plugins
     from auditor.registry import Registry

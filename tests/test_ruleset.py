@@ -18,8 +18,8 @@ DECISION_TABLE_IDS = {
 
 def test_default_ruleset_has_every_row_with_all_texts():
     rules = load_ruleset("default")
-    assert DECISION_TABLE_IDS <= set(rules.rows)
-    for row in rules.rows.values():
+    assert DECISION_TABLE_IDS <= set(rules.rules)
+    for row in rules.rules.values():
         for key in ("title", "problem", "cause", "verify", "fix", "validate", "evidence"):
             assert len(getattr(row, key).strip()) > 20 or key == "title", (row.id, key)
         assert row.severity in ("critical", "high", "medium", "low", "info")
@@ -96,13 +96,13 @@ def test_rules_cli_lists_and_shows(cli):
 def test_which_rows_answer_each_question_is_ruleset_data(tmp_path):
     """The five questions take their rows from the ruleset: a user (or a plugin's own
     row) can make a row answer a question."""
-    from auditor.questions import rows_answering
+    from auditor.questions import rules_answering
 
     rules = load_ruleset("default")
-    assert set(rows_answering(rules, 1)) >= {"token-expired", "server-events-missing", "connectivity-failure"}
-    assert "server-events-missing" in rows_answering(rules, 5)
-    assert "rate-limited" not in rows_answering(rules, 1)
+    assert set(rules_answering(rules, 1)) >= {"token-expired", "server-events-missing", "connectivity-failure"}
+    assert "server-events-missing" in rules_answering(rules, 5)
+    assert "rate-limited" not in rules_answering(rules, 1)
     f = tmp_path / "mine.yaml"
     f.write_text("extends: default\nrules:\n  rate-limited:\n    questions: [1, 3]\n")
     mine = load_ruleset(str(f))
-    assert "rate-limited" in rows_answering(mine, 1) and "rate-limited" in rows_answering(mine, 3)
+    assert "rate-limited" in rules_answering(mine, 1) and "rate-limited" in rules_answering(mine, 3)

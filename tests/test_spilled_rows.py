@@ -19,7 +19,7 @@ from conftest import SAMPLES
 
 import auditor.rows as rows_module
 from auditor import Check, Source, hookimpl
-from auditor.engine import parse_units
+from auditor.pipeline import parse_units
 from auditor.ingest.inputs import expand
 from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry

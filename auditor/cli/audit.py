@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..engine import StrictModeError, audit
+from ..pipeline import StrictModeError, audit
 from ..findings import severity_at_least
 from ..ingest.inputs import InputError, expand
 from ..redact import redact_text

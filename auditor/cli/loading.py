@@ -54,11 +54,11 @@ def ruleset(spec: str | None, registry: Registry) -> Ruleset:
         fail(f"ruleset: {exc}")
 
 
-def rule_row(rules: Ruleset, rule_id: str):
+def rule_named(rules: Ruleset, rule_id: str):
     """The ruleset row ``rule_id``, or a usage error naming the closest id."""
-    row = rules.rows.get(rule_id)
+    row = rules.rules.get(rule_id)
     if row is None:
-        fail(f"no rule {rule_id!r}{did_you_mean(rule_id, rules.rows)} (see `capi-audit rules`)")
+        fail(f"no rule {rule_id!r}{did_you_mean(rule_id, rules.rules)} (see `capi-audit rules`)")
     return row
 
 

@@ -40,7 +40,7 @@ def rules_list(
     table = Table(title=f"ruleset {rules.name} {rules.version}")
     for c in ("id", "severity", "enabled", "title"):
         table.add_column(c)
-    for row in rules.rows.values():
+    for row in rules.rules.values():
         table.add_row(row.id, row.severity, "yes" if row.enabled else "no", row.title)
     Console(highlight=False).print(table)
 
@@ -56,7 +56,7 @@ def rules_show(
     config: ConfigOpt = None,  # noqa: ARG001 - read by the app before the command
 ) -> None:
     """Explain one row: problem, cause, how to verify, fix, how to validate."""
-    row = loading.rule_row(_rules(ctx, ruleset, plugin, plugins_dir, disable), rule_id)
+    row = loading.rule_named(_rules(ctx, ruleset, plugin, plugins_dir, disable), rule_id)
     out = Console(highlight=False)
     out.print(f"[bold]{row.id}[/bold] - {row.title}  (severity {row.severity}{'' if row.enabled else ', disabled'})")
     for label, text in (("Problem", row.problem), ("Likely cause", row.cause), ("How to verify", row.verify),

@@ -1,4 +1,4 @@
-"""Merge the partitions' results into one :class:`auditor.engine.AuditResult`.
+"""Merge the partitions' results into one :class:`auditor.pipeline.AuditResult`.
 
 Partitions hold disjoint accounts and shops (:mod:`auditor.cluster.partition`),
 so findings and account summaries are unions, sorted as a single-machine run
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine import AuditResult, InputSummary, canonical_frame, finding_order
+from ..pipeline import AuditResult, InputSummary, canonical_frame, finding_order
 from ..problems import PluginProblem
 from ..questions import QuestionFacts
 from ..rows import FrameRows

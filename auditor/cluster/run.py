@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from ..engine import AuditResult
+from ..pipeline import AuditResult
 from ..ingest.inputs import InputUnit
 from ..plugin_manager import disabled_names
 from ..problems import StrictModeError

@@ -2,7 +2,7 @@
 
 The worker opens the partition's files again from their paths (a shared file
 system), loads the same plugins and ruleset as the client, runs
-:func:`auditor.engine.audit` and sends back only what the report needs:
+:func:`auditor.pipeline.audit` and sends back only what the report needs:
 findings, per-account summaries, question facts, input statistics, notes,
 plugin problems, the time window and the ids it saw (for
 :func:`auditor.cluster.partition.regroup`).  The rows stay on the worker and
@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from ..engine import InputSummary, audit
+from ..pipeline import InputSummary, audit
 from ..findings import Finding
 from ..ingest.inputs import InputUnit, file_units
 from ..orders_export import backend_orders, order_keys, purchase_events
@@ -107,7 +107,7 @@ def audit_partition(partition: Partition, setup: Setup, force_source: str | None
                     timelines: bool = False) -> PartitionResult:
     """Audit ``partition`` on this worker (see the module doc); with ``timelines``,
     also the per-account timelines the HTML report draws."""
-    from ..report.html import timelines_of  # the report modules import the engine: load them here
+    from ..report.html import timelines_of  # the report modules import the pipeline: load them here
     from ..report.model import evidence_summary
 
     registry, ruleset = _loaded(setup)

@@ -5,7 +5,7 @@ last line boundary (or, for multi-line entries, before the last line that
 starts an entry) and the rest is carried into the next block; a line without
 end keeps only its head.  :func:`read_pieces` yields the decoded blocks of one
 unit; :func:`lines_frame` turns the pieces of any number of files (packed by
-the engine) into one Polars frame ``file, line, text`` in a few column
+the pipeline) into one Polars frame ``file, line, text`` in a few column
 expressions, pulling out lines that are binary junk (reported with their
 file:line).  CRLF, a UTF-8 BOM and UTF-16 files are handled.
 """

@@ -47,14 +47,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..findings import SEVERITY_RANK, severity_at_least
-from ..questions import rows_answering
+from ..questions import rules_answering
 from ..redact import redact_text
 from ..wording import fmt_time, plural
 from .plain import account_names, by_rule, cost_text, fix_lead, metric_items, question_answer, rule_title, when_text
 from .timeline import DEFAULT_SILENCE_HOURS, AccountTimeline, account_timelines, as_naive_utc
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import AuditResult
+    from ..pipeline import AuditResult
 
 # ---------------------------------------------------------------------------
 # colours (shared by CSS and charts)
@@ -557,10 +557,10 @@ def _kpi(label: str, value: Any, bad: bool = False, title: str | None = None) ->
 def timelines_of(result: AuditResult) -> dict[str, AccountTimeline]:
     """The per-account timelines the HTML report draws, from the result's rows."""
     silence = DEFAULT_SILENCE_HOURS
-    row = result.ruleset.rows.get("integration-broken-after-update")
+    row = result.ruleset.rules.get("integration-broken-after-update")
     if row is not None:
         silence = float(row.thresholds.get("silence_hours", silence))
-    missing = result.ruleset.rows.get("server-events-missing")
+    missing = result.ruleset.rules.get("server-events-missing")
     biz = missing.thresholds if missing is not None else {}
     return account_timelines(result.rows, silence_hours=silence, business_hours=biz.get("business_hours"),
                              business_timezone=biz.get("business_timezone"))
@@ -576,8 +576,8 @@ def render_html(report: dict[str, Any], result: AuditResult | None = None) -> st
             timelines = dict(result.merged.timelines or {})
         else:
             timelines = timelines_of(result)
-        titles = {rid: r.title for rid, r in result.ruleset.rows.items()}
-        answering = {q["step"]: rows_answering(result.ruleset, q["step"]) for q in report["questions"]}
+        titles = {rid: r.title for rid, r in result.ruleset.rules.items()}
+        answering = {q["step"]: rules_answering(result.ruleset, q["step"]) for q in report["questions"]}
 
     findings = report["findings"]
     by_account: dict[str | None, list[dict[str, Any]]] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..accounts import account_summaries
-from ..engine import AuditResult
+from ..pipeline import AuditResult
 from ..findings import finding_dict
 from ..questions import QuestionFacts, answer_from_facts, question_facts
 from ..redact import redact_obj
@@ -38,7 +38,7 @@ def build_report(result: AuditResult) -> dict[str, Any]:
         accounts, facts = result.merged.accounts, result.merged.facts
     else:
         accounts, facts = evidence_summary(result)
-    emq = result.ruleset.rows.get("emq-low")
+    emq = result.ruleset.rules.get("emq-low")
     threshold = float(emq.thresholds.get("min_score", 6.0)) if emq else 6.0
     report = {
         "schema_version": SCHEMA_VERSION,

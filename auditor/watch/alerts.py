@@ -2,7 +2,7 @@
 reminder at most every ``remind`` while it continues, one "resolved" when it
 stops.
 
-Findings come from :func:`auditor.engine.run_checks` over the window; this
+Findings come from :func:`auditor.pipeline.run_checks` over the window; this
 module only decides what to *say* about them.  A problem is:
 
 * **active** when a finding for its rule and account exists, is at or above

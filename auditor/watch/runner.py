@@ -8,7 +8,7 @@ One cycle (main thread only):
    and the watcher stays under one core);
 2. rescan when something unknown changed or the safety scan is due;
 3. read every followed file, hand complete records to the window;
-4. evaluate: :func:`auditor.engine.run_checks` (the same checks and ruleset
+4. evaluate: :func:`auditor.pipeline.run_checks` (the same checks and ruleset
    as ``audit``) over the window plus the clock rows;
 5. commit offsets, alert states and alerts together, then print and hand
    alerts to the webhook thread.
@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
-from ..engine import run_checks
+from ..pipeline import run_checks
 from ..problems import PluginProblem, describe
 from ..registry import Registry
 from ..ruleset import Ruleset

@@ -8,7 +8,7 @@ columns), because ``finalize`` needs neighbouring rows: a WooCommerce response
 is linked to a request that may have arrived in an earlier chunk, and time
 zones are inferred from all the evidence.  :meth:`Window.frame` runs each
 source's ``finalize`` over everything it holds and then makes the frame
-canonical exactly as :func:`auditor.engine.parse_units` does, so checks see
+canonical exactly as :func:`auditor.pipeline.parse_units` does, so checks see
 the same frame in ``watch`` as in ``audit``.
 
 Rows leave the window when they arrived more than ``span_s`` seconds ago, or
@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from ..engine import InputSummary, canonical_frame, normalise_parse_output
+from ..pipeline import InputSummary, canonical_frame, normalise_parse_output
 from ..ingest.reader import Piece, decode_text, lines_frame
 from ..problems import ProblemLog
 from ..registry import ParseContext, Registry
@@ -220,7 +220,7 @@ class Window:
 
 
 def _canonical(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """The tail of :func:`auditor.engine.parse_units` (the same frame layout checks see in batch)."""
+    """The tail of :func:`auditor.pipeline.parse_units` (the same frame layout checks see in batch)."""
     return canonical_frame(frames)
 
 

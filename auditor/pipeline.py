@@ -1,6 +1,6 @@
 """Run an audit: inputs -> sources -> canonical frame -> checks -> findings.
 
-The engine only talks to plugins through the registered :class:`Source` and
+The pipeline only talks to plugins through the registered :class:`Source` and
 :class:`Check` objects.  Plugin failures are contained: the plugin is named in
 ``problems`` and the other plugins' results still come out, unless ``strict``.
 """
@@ -398,7 +398,7 @@ def run_checks(
             for f in produced:
                 if not isinstance(f, Finding):
                     raise TypeError(f"check returned {type(f).__name__}, expected auditor.Finding")
-                if f.rule not in ruleset.rows:
+                if f.rule not in ruleset.rules:
                     raise ValueError(f"finding for unknown diagnosis row {f.rule!r}")
         except Exception as exc:  # noqa: BLE001 - plugin code
             problem = log.record(check.plugin, f"check {name}", exc)
