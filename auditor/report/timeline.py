@@ -56,6 +56,7 @@ import polars as pl
 from ..accounts import USABLE_STATES, accepted_events_expr, rejected_events_expr, response_events_expr
 from ..rows import Readable, as_readable
 from ..schema import ERROR_SIGNALS, USER_DATA_KEYS, plain
+from ..zones import business_stretches, parse_business_hours
 
 #: Accounts whose evidence spans at most this long get hourly buckets, longer spans daily ones.
 HOURLY_MAX_SPAN = timedelta(days=7)
@@ -69,7 +70,6 @@ SILENCE_EVIDENCE_MARGIN = timedelta(minutes=5)
 #: Opening hours a silence is judged against when an account has no order or
 #: browser evidence (the ruleset's ``server-events-missing`` thresholds
 #: ``business_hours`` / ``business_timezone`` override them) ...
-DEFAULT_BUSINESS_HOURS = "08:00-22:00"
 #: ... and how many of a gap's hours must fall inside them for it to count.
 MIN_BUSINESS_HOURS_SILENT = 3.0
 
@@ -262,27 +262,8 @@ def silence_windows(data: Readable | pl.DataFrame, min_hours: float = DEFAULT_SI
 
 def _business_hours_inside(start: datetime, end: datetime, hours: tuple[time, time], zone: ZoneInfo) -> float:
     """Hours of ``start .. end`` that fall inside the daily opening hours in ``zone``."""
-    total = timedelta()
-    day = start.astimezone(zone).date() - timedelta(days=1)
-    last = end.astimezone(zone).date()
-    while day <= last:
-        open_, close = datetime.combine(day, hours[0], zone), datetime.combine(day, hours[1], zone)
-        if close <= open_:
-            close += timedelta(days=1)
-        a, b = max(open_, start), min(close, end)
-        if b > a:
-            total += b - a
-        day += timedelta(days=1)
+    total = sum(((b - a) for a, b in business_stretches(start, end, hours, zone)), timedelta())
     return round(total.total_seconds() / 3600.0, 1)
-
-
-def parse_business_hours(spec: str | None) -> tuple[time, time]:
-    """``"08:00-22:00"`` as two times (the default on anything unreadable)."""
-    try:
-        a, b = (p.strip() for p in str(spec or DEFAULT_BUSINESS_HOURS).split("-", 1))
-        return time.fromisoformat(a), time.fromisoformat(b)
-    except ValueError:
-        return parse_business_hours(DEFAULT_BUSINESS_HOURS)
 
 
 def _count_inside(times: dict[str, list[datetime]], account: str, start: datetime, end: datetime) -> int:

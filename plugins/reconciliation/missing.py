@@ -10,31 +10,17 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from auditor import Check, CheckContext, Finding, evidence_from
+from auditor.zones import business_stretches, parse_business_hours
 
 from .common import fmt, iso, linked_shops, recon, window_metrics, window_text
 
 RULE = "server-events-missing"
 
 
-def _business_hours(spec: str) -> tuple[time, time]:
-    a, b = (p.strip() for p in str(spec).split("-", 1))
-    return time.fromisoformat(a), time.fromisoformat(b)
-
-
 def _business_overlap(start: datetime, end: datetime, hours: tuple[time, time], zone: ZoneInfo) -> tuple[datetime, datetime] | None:
     """The longest business-hours stretch inside (start, end), as UTC."""
-    best = None
-    day = start.astimezone(zone).date() - timedelta(days=1)
-    last = end.astimezone(zone).date()
-    while day <= last:
-        open_, close = datetime.combine(day, hours[0], zone), datetime.combine(day, hours[1], zone)
-        if close <= open_:
-            close += timedelta(days=1)
-        a, b = max(open_, start), min(close, end)
-        if b > a and (best is None or b - a > best[1] - best[0]):
-            best = (a.astimezone(start.tzinfo), b.astimezone(start.tzinfo))
-        day += timedelta(days=1)
-    return best
+    best = max(business_stretches(start, end, hours, zone), key=lambda ab: ab[1] - ab[0], default=None)
+    return (best[0].astimezone(start.tzinfo), best[1].astimezone(start.tzinfo)) if best else None
 
 
 def _gaps(times: pl.Series, start: datetime, end: datetime) -> pl.DataFrame:
@@ -84,7 +70,7 @@ def missing_findings(ctx: CheckContext) -> list[Finding]:
     min_activity = int(th.get("min_activity_in_silence", 3))
     biz_minutes = th.get("business_silence_minutes")
     biz = timedelta(minutes=float(biz_minutes)) if biz_minutes else None
-    hours = _business_hours(th.get("business_hours", "08:00-22:00"))
+    hours = parse_business_hours(th.get("business_hours"))
     zone = ZoneInfo(str(th.get("business_timezone", "UTC")))
     server_all = ctx.select("kind", "account", "logged_at", "event_name", kinds=["server_event"], where=pl.col("logged_at").is_not_null())
     findings = []
