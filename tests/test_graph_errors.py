@@ -39,7 +39,7 @@ def _fix(rule: str) -> str:
 # ---------------------------------------------------------------------------
 
 def test_every_catalogue_row_is_a_ruleset_row_and_every_pattern_works_in_both_engines():
-    rows = load_ruleset("default").rows
+    rows = load_ruleset("default").rules
     for entry in catalogue():
         assert entry.row in rows, entry
         assert entry.means and entry.seen, entry
