@@ -191,8 +191,20 @@ def parse_units(
             summary.by_source[name] = spill.height(name)
     rows = spill.finish()
     summary.records = rows.height
-    notes = [n for name in sorted(contexts) for n in contexts[name].notes]
+    notes = Notes(n for name in sorted(contexts) for n in contexts[name].notes)
+    for name in sorted(contexts):
+        notes.tallies.update(contexts[name].tallies)
     return rows, summary, notes, problems
+
+
+class Notes(list):
+    """The report's notes, with the counting notes behind them (``tallies``:
+    key -> (totals, render), :meth:`ParseContext.tally`) so the notes of the
+    partitions of a cluster run can be added up (:mod:`auditor.cluster.merge`)."""
+
+    def __init__(self, notes=()):
+        super().__init__(notes)
+        self.tallies: dict[str, tuple[dict[str, int], Any]] = {}
 
 
 def _why(exc: BaseException) -> str:

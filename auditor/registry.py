@@ -47,6 +47,9 @@ class ParseContext:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     _shared: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _keyed: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: counting notes (:meth:`tally`): key -> (totals, render)
+    tallies: dict[str, tuple[dict[str, int], Callable[[dict[str, int]], str]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def note(self, text: str, key: str | None = None) -> None:
         """Add ``text`` to the report's notes once.  With ``key``, it replaces the
@@ -59,6 +62,19 @@ class ParseContext:
                 self.notes.append(text)
             if key is not None:
                 self._keyed[key] = text
+
+    def tally(self, key: str, counts: dict[str, int], render: Callable[[dict[str, int]], str]) -> None:
+        """A note that counts over the whole source ("62 noise lines skipped"):
+        ``counts`` are added to the running totals of ``key`` and the note reads
+        ``render(totals)``.  Counts from every batch add up, and so do those of
+        the partitions of a cluster run, which a plain :meth:`note` with numbers
+        in its text cannot do.  ``render`` must be a module-level function."""
+        with self.lock:
+            totals = dict(self.tallies.get(key, ({}, render))[0])
+            for name, n in counts.items():
+                totals[name] = totals.get(name, 0) + int(n)
+            self.tallies[key] = (totals, render)
+            self.note(render(totals), key="tally:" + key)
 
     def shared(self, key: str, factory: Callable[[], Any]) -> Any:
         """State of this source that lives across batches (e.g. a counter): made by

@@ -49,7 +49,10 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
     """One result of ``results`` (in partition order); ``source_names`` orders the notes."""
     inputs = InputSummary()
     facts = QuestionFacts()
-    findings, accounts, notes = [], [], []
+    findings, accounts = [], []
+    notes: list[Any] = []  # texts, and ("tally", key) where a counting note goes
+    totals: dict[str, dict[str, int]] = {}
+    renders: dict[str, Any] = {}
     timelines: dict[str, Any] = {}
     problems: list[PluginProblem] = []
     starts, ends = [], []
@@ -59,7 +62,13 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
         findings.extend(part.findings)
         accounts.extend(part.accounts)
         timelines.update(part.timelines or {})
-        notes.extend(n for n in part.notes if n not in notes)
+        own = {render(counts): key for key, (counts, render) in part.tallies.items()}
+        _merge_in_order(notes, [("tally", own[text]) if text in own else text for text in part.notes])
+        for key, (counts, render) in part.tallies.items():  # counts over the whole run, not per partition
+            summed = totals.setdefault(key, {})
+            for name, n in counts.items():
+                summed[name] = summed.get(name, 0) + n
+            renders[key] = render
         problems.extend(p for p in part.problems if p not in problems)
         if part.window[0] is not None:
             starts.append(part.window[0])
@@ -73,10 +82,25 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
         window_start=min(starts) if starts else None,
         window_end=max(ends) if ends else None,
         ruleset=ruleset,
-        notes=_notes_in_order(notes, source_names),
+        notes=_notes_in_order([renders[n[1]](totals[n[1]]) if isinstance(n, tuple) else n for n in notes], source_names),
         problems=problems,
         merged=Merged(accounts, facts, grouping, dict(sorted(timelines.items()))),
     )
+
+
+def _merge_in_order(merged: list[Any], items: list[Any]) -> None:
+    """Add ``items`` (one partition's notes, in the order its plugins wrote them)
+    to ``merged``: a new item goes just before the first later item of its own
+    list that ``merged`` already holds, so the order a single-machine run writes
+    (each note where its code emits it) holds across partitions."""
+    for i, item in enumerate(items):
+        if item in merged:
+            continue
+        after = next((merged.index(x) for x in items[i + 1:] if x in merged), None)
+        if after is None:
+            merged.append(item)
+        else:
+            merged.insert(after, item)
 
 
 def _notes_in_order(notes: list[str], source_names: list[str]) -> list[str]:

@@ -63,6 +63,8 @@ class PartitionResult:
     purchase_keys: frozenset[str] = field(default_factory=frozenset)
     #: account -> timeline of the HTML report, when asked for
     timelines: dict[str, Any] | None = None
+    #: counting notes (:meth:`auditor.ParseContext.tally`): key -> (totals, render)
+    tallies: dict[str, Any] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4)
@@ -136,6 +138,7 @@ def audit_partition(partition: Partition, setup: Setup, force_source: str | None
             order_keys=orders,
             purchase_keys=purchases,
             timelines=timelines_of(result) if timelines else None,
+            tallies=dict(getattr(result.notes, "tallies", {})),
         )
     finally:
         result.rows.close()

@@ -34,6 +34,8 @@ hashing windows (a container has a group per trace id).
 
 from __future__ import annotations
 
+from functools import partial
+
 import polars as pl
 
 from auditor import ParseContext
@@ -48,11 +50,18 @@ def dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     kept, dropped = keep_first(frame, ["_insert_id", "logged_at", "_role", "_sub"], "_insert_id")
     entries = dropped.filter(pl.col("_sub") == 0).height
     if entries:
-        ctx.note(
-            f"gtm_server: {entries} duplicate log entries (same insertId: Cloud Storage sink shards or overlapping "
-            "exports) were counted once"
-        )
+        ctx.tally("gtm_server.duplicates", {"n": entries}, _duplicates_note)
     return kept
+
+
+def _unpaired_note(limit: float, totals: dict[str, int]) -> str:
+    return (f"gtm_server: {totals['unpaired']} of {totals['answers']} Meta tag responses/failures could not be paired "
+            f"with a request (none logged before them for the same event and pixel, or more than {limit:g} s apart)")
+
+
+def _duplicates_note(totals: dict[str, int]) -> str:
+    return (f"gtm_server: {totals['n']} duplicate log entries (same insertId: Cloud Storage sink shards or overlapping "
+            "exports) were counted once")
 
 
 def fill_pixel_by_stream(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
@@ -139,10 +148,7 @@ def link(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
 
     unpaired = answers.height - pairs.height
     if unpaired:
-        ctx.note(
-            f"gtm_server: {unpaired} of {answers.height} Meta tag responses/failures could not be paired with a request "
-            f"(none logged before them for the same event and pixel, or more than {limit:g} s apart)"
-        )
+        ctx.tally("gtm_server.unpaired", {"unpaired": unpaired, "answers": answers.height}, partial(_unpaired_note, limit))
     context = frame.select(pl.col("_idx").alias("_req_idx"), *[pl.col(c).alias(f"_req_{c}") for c in _FILLED])
     fill = pairs.select("_idx", "_req_batch", "_req_idx").join(context, on="_req_idx", how="left")
     out = frame.join(fill, on="_idx", how="left", maintain_order="left")

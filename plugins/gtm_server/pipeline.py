@@ -13,7 +13,6 @@ and GA4 hits name no pixel), then :func:`.linking.link` (answers -> requests).
 
 from __future__ import annotations
 
-from collections import Counter
 
 import polars as pl
 
@@ -39,11 +38,13 @@ def _count(ctx: ParseContext, counts: dict[str, int]) -> None:
     counts = {k: n for k, n in counts.items() if n}
     if not counts:
         return
-    with ctx.lock:  # batches are parsed two at a time
-        store: Counter = ctx.shared(_COUNTS, Counter)
-        store.update(counts)
-        parts = "; ".join(f"{store[k]} {SKIPPED[k]}" for k in SKIPPED if store.get(k))
-        ctx.note(f"gtm_server: skipped (not rejected): {parts}", key=_COUNTS)
+    ctx.tally(_COUNTS, counts, _skipped_note)
+
+
+def _skipped_note(totals: dict[str, int]) -> str:
+    """The counting note of skipped records (ParseContext.tally: batches and cluster partitions add up)."""
+    parts = "; ".join(f"{totals[k]} {SKIPPED[k]}" for k in SKIPPED if totals.get(k))
+    return f"gtm_server: skipped (not rejected): {parts}"
 
 
 def _private(df: pl.DataFrame) -> pl.DataFrame:

@@ -19,7 +19,6 @@ kept up to date across files (counters live on ``ctx``).
 
 from __future__ import annotations
 
-from collections import Counter
 
 import polars as pl
 
@@ -55,22 +54,60 @@ def _count_skipped(ctx: ParseContext, skipped: dict[str, int]) -> None:
     """Keep a running count of deliveries of other topics (shared by the batches) and one note saying it."""
     if not skipped:
         return
-    with ctx.lock:  # batches are parsed two at a time
-        store: Counter = ctx.shared("shopify.skipped_topics", Counter)
-        store.update(skipped)
-        text = "shopify: skipped deliveries of other topics (not orders or checkouts): " + ", ".join(
-            f"{n} {t}" for t, n in sorted(store.items())
-        )
-        ctx.note(text, key="shopify.skipped_topics")
+    ctx.tally("shopify.skipped_topics", skipped, _skipped_topics_note)
+
+
+# Counting notes (ParseContext.tally): totals in, text out.  Module-level, so
+# the counts of a cluster run's partitions add up to the single-machine note.
+
+def _skipped_topics_note(totals: dict[str, int]) -> str:
+    return "shopify: skipped deliveries of other topics (not orders or checkouts): " + ", ".join(
+        f"{n} {t}" for t, n in sorted(totals.items()))
+
+
+def _duplicates_note(totals: dict[str, int]) -> str:
+    return (f"shopify: {totals['n']} duplicate webhook deliveries (same X-Shopify-Webhook-Id, retries or double "
+            "captures) were counted once")
+
+
+def _shop_by_folder_note(totals: dict[str, int]) -> str:
+    return (f"shopify: {totals['n']} rows without X-Shopify-Shop-Domain were given the only shop named in their "
+            "folder (override with --set shop=DOMAIN)")
+
+
+def _shop_by_url_note(totals: dict[str, int]) -> str:
+    return (f"shopify: {totals['n']} rows without X-Shopify-Shop-Domain were given the host of their order_status_url "
+            "(the storefront domain, which may differ from the .myshopify.com domain; use --set shop=DOMAIN)")
+
+
+def _unsigned_note(totals: dict[str, int]) -> str:
+    return (f"shopify: {totals['n']} deliveries carry X-Shopify-Hmac-Sha256 but were not verified: give the webhook "
+            f"secret with --shopify-secret (or --set {OPTION}=...) or the {ENV_SECRET} environment variable")
+
+
+def _verified_note(totals: dict[str, int]) -> str:
+    valid, invalid = totals.get("valid", 0), totals.get("invalid", 0)
+    text = f"shopify: HMAC verified for {valid + invalid} deliveries: {valid} valid, {invalid} invalid"
+    if invalid:
+        text += " (signal hmac_invalid: forged or altered bodies"
+        text += ", or the wrong secret: none matched)" if not valid else ")"
+    return text
+
+
+def _reserialised_note(totals: dict[str, int]) -> str:
+    return (f"shopify: {totals['n']} deliveries store the body as a JSON object (re-serialised by whatever saved "
+            "it), so their HMAC is unverifiable; store the raw body string to verify it")
+
+
+def _ignored_note(totals: dict[str, int]) -> str:
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(totals.items()))
+    return f"shopify: orders marked ignored (extra.ignored; not expected on Meta): {parts}"
 
 
 def _dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     kept, dropped = keep_first(frame, ["_webhook_id", "_hmac", "kind", "order_id"], "_webhook_id")
     if dropped.height:
-        ctx.note(
-            f"shopify: {dropped.height} duplicate webhook deliveries (same X-Shopify-Webhook-Id, retries or double "
-            "captures) were counted once"
-        )
+        ctx.tally("shopify.duplicates", {"n": dropped.height}, _duplicates_note)
     return kept
 
 
@@ -83,9 +120,9 @@ def _fill_shop(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     by_folder = out.filter(pl.col("shop").is_null() & pl.col("_folder_shop").is_not_null()).height
     by_url = out.filter(pl.col("shop").is_null() & pl.col("_folder_shop").is_null() & pl.col("_shop_hint").is_not_null()).height
     if by_folder:
-        ctx.note(f"shopify: {by_folder} rows without X-Shopify-Shop-Domain were given the only shop named in their folder (override with --set shop=DOMAIN)")
+        ctx.tally("shopify.shop_by_folder", {"n": by_folder}, _shop_by_folder_note)
     if by_url:
-        ctx.note(f"shopify: {by_url} rows without X-Shopify-Shop-Domain were given the host of their order_status_url (the storefront domain, which may differ from the .myshopify.com domain; use --set shop=DOMAIN)")
+        ctx.tally("shopify.shop_by_url", {"n": by_url}, _shop_by_url_note)
     filled = pl.coalesce("shop", "_folder_shop", "_shop_hint")
     return out.with_columns(filled.alias("shop"), pl.coalesce("account", filled).alias("account")).drop("_folder", "_folder_shop")
 
@@ -97,21 +134,11 @@ def _hmac_notes(frame: pl.DataFrame, ctx: ParseContext) -> None:
     reserialised = stats.get(("unchecked", "body_reserialised"), 0)
     unsigned = stats.get(("unchecked", "no_secret"), 0)
     if unsigned:
-        ctx.note(
-            f"shopify: {unsigned} deliveries carry X-Shopify-Hmac-Sha256 but were not verified: give the webhook "
-            f"secret with --shopify-secret (or --set {OPTION}=...) or the {ENV_SECRET} environment variable"
-        )
+        ctx.tally("shopify.unsigned", {"n": unsigned}, _unsigned_note)
     if valid or invalid:
-        text = f"shopify: HMAC verified for {valid + invalid} deliveries: {valid} valid, {invalid} invalid"
-        if invalid:
-            text += " (signal hmac_invalid: forged or altered bodies"
-            text += ", or the wrong secret: none matched)" if not valid else ")"
-        ctx.note(text)
+        ctx.tally("shopify.verified", {"valid": valid, "invalid": invalid}, _verified_note)
     if reserialised:
-        ctx.note(
-            f"shopify: {reserialised} deliveries store the body as a JSON object (re-serialised by whatever saved "
-            "it), so their HMAC is unverifiable; store the raw body string to verify it"
-        )
+        ctx.tally("shopify.reserialised", {"n": reserialised}, _reserialised_note)
 
 
 def finalize(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
@@ -121,6 +148,5 @@ def finalize(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     _hmac_notes(frame, ctx)
     ignored = frame.select(pl.col("extra").str.json_path_match("$.ignored")).to_series().drop_nulls()
     if ignored.len():
-        parts = ", ".join(f"{n} {k}" for k, n in sorted(ignored.value_counts().iter_rows()))
-        ctx.note(f"shopify: orders marked ignored (extra.ignored; not expected on Meta): {parts}")
+        ctx.tally("shopify.ignored", dict(ignored.value_counts().iter_rows()), _ignored_note)
     return frame
