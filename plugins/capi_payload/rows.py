@@ -16,6 +16,7 @@ import polars as pl
 
 from auditor import MESSAGE_CHARS, REJECT_SCHEMA, ParseContext, classify_user_data
 from auditor.capi_payload import event_columns
+from auditor.graph_errors import EVENTS_PATH
 from auditor.redact import redact_columns
 from auditor.userdata import add_sent_digests
 
@@ -23,8 +24,6 @@ from .times import utc_times
 
 CONNECTOR = "capi-payload"
 S = pl.String
-#: ``/v20.0/<pixel>/events``: the Graph version and the pixel of a saved url.
-URL = r"(?:/(v\d+(?:\.\d+)?))?/(\d{5,20})/events\b"
 
 
 def response_signal(error_code: pl.Expr, has_error: pl.Expr, events_received: pl.Expr) -> pl.Expr:
@@ -49,7 +48,7 @@ def records_to_rows(recs: pl.DataFrame, flat: pl.DataFrame, ctx: ParseContext) -
     df, naive = utc_times(df, "w_ts", naive_tz)
     if naive:
         ctx.note(f"capi_payload: times without a zone were read as {naive_tz} (option site_timezone)")
-    url = c("w_url").str.extract_groups(URL)
+    url = c("w_url").str.extract_groups(EVENTS_PATH)
     has_data = (c("data").list.len() > 0).fill_null(False)
     err = c("error")
     has_error = err.is_not_null() & pl.any_horizontal(
@@ -64,8 +63,8 @@ def records_to_rows(recs: pl.DataFrame, flat: pl.DataFrame, ctx: ParseContext) -
         is_response.fill_null(False).alias("_resp"),
         answers_prev.alias("_answers_prev"),
         c("line").cast(S).alias("_own_batch"),
-        pl.coalesce(c("w_pixel").str.extract(r"^\s*(\d{5,20})\s*$", 1), url.struct.field("2")).alias("_pixel"),
-        url.struct.field("1").alias("_gv"),
+        pl.coalesce(c("w_pixel").str.extract(r"^\s*(\d{5,20})\s*$", 1), url.struct.field("px")).alias("_pixel"),
+        url.struct.field("gv").alias("_gv"),
     )
     # what an answering response takes from its request: its batch, pixel,
     # version, and its time when the response line has none of its own

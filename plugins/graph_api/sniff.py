@@ -52,10 +52,6 @@ CAPTURE_SCORE = 0.92
 
 
 
-def _looks_like_array(text: str) -> bool:
-    return looks_like_json_array(text)
-
-
 # literal necessary conditions of the patterns above, tested with ``in`` first
 _MARKER_HINTS = ('"events_received"', '"error"', '"fbtrace_id"', "Call was not successful", "resulted in",
                  "(truncated...)", "Sorry, something went wrong", " -> HTTP", "Facebook", "graph.facebook.com")
@@ -97,7 +93,7 @@ def _marker_score(text: str) -> float:
 def sniff_lines(file_name: str, head: bytes) -> float:
     """Score for the ``graph_api`` (line-based) source."""
     text = head_text(head)
-    if _looks_like_array(text):
+    if looks_like_json_array(text):
         return min(_marker_score(text), 0.1)
     return _marker_score(text)
 
@@ -105,6 +101,6 @@ def sniff_lines(file_name: str, head: bytes) -> float:
 def sniff_array(file_name: str, head: bytes) -> float:
     """Score for the ``graph_api_array`` (JSON array document) source."""
     text = head_text(head)
-    if not _looks_like_array(text):
+    if not looks_like_json_array(text):
         return 0.0
     return _marker_score(text)

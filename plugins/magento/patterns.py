@@ -52,8 +52,6 @@ SWALLOWED = r"^\{\}$"
 # --- Guzzle request exceptions: "Client error: `POST <url>` resulted in a `400 Bad Request` response:" ---
 GUZZLE_STATUS = r"resulted in a `(\d{3})[^`]*` response"
 GUZZLE_URL = r"`(?:POST|GET|DELETE|PUT) (https?://[^`\s]+)`"
-#: ``/v18.0/<pixel>/events``: group 1 the Graph version, group 2 the pixel.
-EVENTS_URL = r"graph\.facebook\.com/(?:(v\d+(?:\.\d+)?)/)?(\d{5,20})/events\b"
 TRANSPORT = (
     r"(?i)curl error \d+|operation timed out|timed out after|connection timed out|could not resolve host"
     r"|connection refused|failed to connect|connection reset|ssl certificate|network is unreachable"

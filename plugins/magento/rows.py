@@ -18,12 +18,30 @@ from __future__ import annotations
 import polars as pl
 
 from auditor import MESSAGE_CHARS
+from auditor.graph_errors import EVENTS_URL
 from auditor.redact import redact_columns
 
 from .patterns import (
-    CHANNEL, CTX_CODE, CTX_PIXEL, CTX_VERSION, ERR_CODE, ERR_MESSAGE, ERR_SUBCODE, ERR_TRANSIENT, ERR_TYPE, EVENTS_URL,
-    FBTRACE, GUZZLE_STATUS, GUZZLE_URL, HTML, PIXEL_IN_TEXT, REQUEST_EXCEPTION, SENDING, SWALLOWED, TEST_CODE,
-    TOKEN_MISSING, TRANSPORT,
+    CHANNEL,
+    CTX_CODE,
+    CTX_PIXEL,
+    CTX_VERSION,
+    ERR_CODE,
+    ERR_MESSAGE,
+    ERR_SUBCODE,
+    ERR_TRANSIENT,
+    ERR_TYPE,
+    FBTRACE,
+    GUZZLE_STATUS,
+    GUZZLE_URL,
+    HTML,
+    PIXEL_IN_TEXT,
+    REQUEST_EXCEPTION,
+    SENDING,
+    SWALLOWED,
+    TEST_CODE,
+    TOKEN_MISSING,
+    TRANSPORT,
 )
 
 CONNECTOR = "meta-for-magento2"
@@ -70,11 +88,11 @@ def records_to_rows(rec: pl.DataFrame) -> pl.DataFrame:
     status = msg.str.extract(GUZZLE_STATUS, 1).cast(pl.Int64, strict=False)
     code = pl.coalesce(msg.str.extract(ERR_CODE, 1), c("context").str.extract(CTX_CODE, 1)).cast(pl.Int64, strict=False)
     transport = msg.str.contains(TRANSPORT)
-    events_call = is_request_exc & (url.is_null() | events_url.struct.field("2").is_not_null())
+    events_call = is_request_exc & (url.is_null() | events_url.struct.field("px").is_not_null())
     same_file = c("file") == c("file").shift(1)
     prev_test_code = pl.when(same_file).then(msg.shift(1).str.extract(TEST_CODE, 1))
     pixel = pl.coalesce(
-        events_url.struct.field("2"), c("context").str.extract(CTX_PIXEL, 1), msg.str.extract(PIXEL_IN_TEXT, 1),
+        events_url.struct.field("px"), c("context").str.extract(CTX_PIXEL, 1), msg.str.extract(PIXEL_IN_TEXT, 1),
     )
     kind = pl.when(is_sending).then(pl.lit("server_event")).when(is_request_exc).then(pl.lit("api_response")).otherwise(pl.lit("status"))
     signal = signal_for(
@@ -93,7 +111,7 @@ def records_to_rows(rec: pl.DataFrame) -> pl.DataFrame:
         c("context").str.extract(CTX_VERSION, 1).alias("connector_version"),
         pixel.alias("pixel_id"),
         pixel.alias("account"),
-        events_url.struct.field("1").alias("graph_version"),
+        events_url.struct.field("gv").alias("graph_version"),
         pl.when(is_sending).then(sending.struct.field("name")).alias("event_name"),
         pl.when(is_sending).then(sending.struct.field("id")).alias("event_id"),
         pl.when(is_sending).then(prev_test_code).alias("test_event_code"),
