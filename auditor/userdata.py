@@ -126,26 +126,49 @@ def _state_column(key: str, dtype: pl.DataType) -> pl.Expr:
 #
 # A sent SHA-256 of an e-mail is a pseudonymous identifier, so it must not be
 # kept in the frame either.  To compare what a server event sent with what the
-# backend order says, both sides are reduced to ``digest = sha256(RUN_KEY +
-# sha256hex)[:16]``: RUN_KEY is a random secret of this process, so the digests
-# compare within one audit and mean nothing outside it (not even to someone
-# holding the customer's e-mail).  SHA-256 has no Polars expression: the Python
-# work is done once per *distinct* value of a column (``map_batches``), never
-# per row.
+# backend order says, both sides are reduced to a keyed digest of the SHA-256
+# hex: Polars' 64-bit ``hash`` of a secret prefix and the value, seeded with a
+# secret word (both drawn from RUN_KEY, a random secret of this process),
+# written as 20 zero-padded decimal digits.
+# The digests compare within one audit and mean nothing outside it (not even
+# to someone holding the customer's e-mail: without the seeds they cannot be
+# recomputed); they only ever live in this process and its private spill
+# folder, never in a report, the database or a log.  The digest of a sent hash
+# is one Polars expression over the column (no Python per value); an order's
+# clear e-mail or phone needs its SHA-256 first, which Polars has no
+# expression for, so that part runs once per *distinct* value in Python.
 
 #: Per-process secret of the keyed digests (never stored, never printed).
-RUN_KEY = secrets.token_bytes(16)
-#: Length (hex characters) of a keyed digest.
-DIGEST_CHARS = 16
+RUN_KEY = secrets.token_bytes(32)
+#: The seed and the prefix of the digest hash, taken from :data:`RUN_KEY`.
+_SEED = int.from_bytes(RUN_KEY[:8], "little")
+_PREFIX = RUN_KEY[8:].hex()
+#: Length (characters) of a keyed digest: a 64-bit hash, zero-padded decimal,
+#: so every digest has the same length and a space-separated list of them is
+#: safe to search with a literal ``contains``.
+DIGEST_CHARS = 20
 #: Columns holding keyed digests (see :data:`auditor.schema.COLUMNS`).
 DIGEST_COLUMNS = ("udh_em", "udh_em_raw", "udh_ph", "udh_ph_nocc")
 
 _SENT_HASH = r"^([0-9a-f]{64})(?:\.[A-Za-z0-9_\-]{2,8})?$"
 
 
+def keyed_digest_expr(sha256hex: pl.Expr) -> pl.Expr:
+    """The run-keyed digest of each SHA-256 hex value (null stays null)."""
+    h = sha256hex.cast(pl.String)
+    digest = (pl.lit(_PREFIX) + h).hash(_SEED).cast(pl.String).str.zfill(DIGEST_CHARS)
+    return pl.when(h.is_not_null()).then(digest)
+
+
 def keyed_digest(sha256hex: str) -> str:
-    """The run-keyed digest of a SHA-256 hex value."""
-    return hashlib.sha256(RUN_KEY + sha256hex.encode("ascii")).hexdigest()[:DIGEST_CHARS]
+    """The run-keyed digest of one SHA-256 hex value (:func:`keyed_digest_expr`)."""
+    return pl.select(keyed_digest_expr(pl.lit(sha256hex, dtype=pl.String))).item()
+
+
+def _keyed_list(sha256hexes: pl.Expr) -> pl.Expr:
+    """Space-separated SHA-256 values -> space-separated keyed digests."""
+    parts = sha256hexes.str.split(" ").list.eval(keyed_digest_expr(pl.element()))
+    return pl.when(sha256hexes.is_not_null()).then(parts.list.join(" "))
 
 
 def _sha256(text: str) -> str:
@@ -171,21 +194,20 @@ def digest_of_sent_hash(expr: pl.Expr) -> pl.Expr:
     (64 lowercase hex, a Parameter Builder appendix ignored); null otherwise."""
     value = expr.cast(pl.String).str.strip_chars()
     # a match starts with the 64 hex characters: no capture group needed
-    hexhash = pl.when(value.str.contains(_SENT_HASH)).then(value.str.slice(0, 64))
-    return _distinct_map(hexhash, keyed_digest)
+    return keyed_digest_expr(pl.when(value.str.contains(_SENT_HASH)).then(value.str.slice(0, 64)))
 
 
 def _email_variants(raw: str) -> str | None:
-    """Digests (space-separated) of un-normalised spellings of ``raw`` that
+    """SHA-256 values (space-separated; keyed later) of un-normalised spellings of ``raw`` that
     differ from the normalised one: as typed, trimmed only, lower-cased only."""
     norm = raw.strip().lower()
     variants = dict.fromkeys(v for v in (raw, raw.strip(), raw.lower()) if v != norm and v.strip())
-    return " ".join(keyed_digest(_sha256(v)) for v in variants) or None
+    return " ".join(_sha256(v) for v in variants) or None
 
 
 def _email_normalized(raw: str) -> str | None:
     norm = raw.strip().lower()
-    return keyed_digest(_sha256(norm)) if norm else None
+    return _sha256(norm) if norm else None
 
 
 def _digits(raw: str) -> str:
@@ -205,11 +227,11 @@ def _international(raw: str) -> str | None:
 def _phone_normalized(raw: str) -> str | None:
     intl = _international(raw)
     digits = intl if intl is not None else _digits(raw)
-    return keyed_digest(_sha256(digits)) if len(digits) >= 6 else None
+    return _sha256(digits) if len(digits) >= 6 else None
 
 
 def _phone_without_cc(raw: str) -> str | None:
-    """Digests (space-separated) of the number without its country code: the
+    """SHA-256 values (space-separated; keyed later) of the number without its country code: the
     calling code may be 1-3 digits, so each cut is a candidate, with and
     without a national trunk ``0``.  Null unless the number is international."""
     intl = _international(raw)
@@ -220,7 +242,7 @@ def _phone_without_cc(raw: str) -> str | None:
         national = intl[cut:]
         if len(national) >= 6:
             candidates += [national, "0" + national]
-    return " ".join(keyed_digest(_sha256(v)) for v in dict.fromkeys(candidates)) or None
+    return " ".join(_sha256(v) for v in dict.fromkeys(candidates)) or None
 
 
 def order_variant_digests(email: pl.Expr, phone: pl.Expr) -> list[pl.Expr]:
@@ -239,10 +261,10 @@ def order_variant_digests(email: pl.Expr, phone: pl.Expr) -> list[pl.Expr]:
     email = email.cast(pl.String)
     phone = phone.cast(pl.String)
     return [
-        _distinct_map(email, _email_normalized).alias("udh_em"),
-        _distinct_map(email, _email_variants).alias("udh_em_raw"),
-        _distinct_map(phone, _phone_normalized).alias("udh_ph"),
-        _distinct_map(phone, _phone_without_cc).alias("udh_ph_nocc"),
+        keyed_digest_expr(_distinct_map(email, _email_normalized)).alias("udh_em"),
+        _keyed_list(_distinct_map(email, _email_variants)).alias("udh_em_raw"),
+        keyed_digest_expr(_distinct_map(phone, _phone_normalized)).alias("udh_ph"),
+        _keyed_list(_distinct_map(phone, _phone_without_cc)).alias("udh_ph_nocc"),
     ]
 
 
@@ -265,5 +287,6 @@ def add_sent_digests(df: pl.DataFrame) -> pl.DataFrame:
 
 __all__ = [
     "classify_user_data", "state_expr", "EMPTY_SHA256", "PLACEHOLDER_SHA256",
-    "add_sent_digests", "digest_of_sent_hash", "order_variant_digests", "keyed_digest", "DIGEST_COLUMNS",
+    "add_sent_digests", "digest_of_sent_hash", "order_variant_digests", "keyed_digest", "keyed_digest_expr",
+    "DIGEST_COLUMNS",
 ]

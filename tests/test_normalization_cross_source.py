@@ -24,7 +24,7 @@ from auditor.ruleset import load_ruleset
 from auditor.schema import CATEGORICAL_COLUMNS, SCHEMA
 from auditor.testing import make_registry
 from auditor.userdata import (
-    RUN_KEY, add_sent_digests, digest_of_sent_hash, keyed_digest, order_variant_digests,
+    DIGEST_CHARS, RUN_KEY, add_sent_digests, digest_of_sent_hash, keyed_digest, order_variant_digests,
 )
 
 from conftest import DATA
@@ -68,8 +68,11 @@ def test_digest_helpers_are_keyed_and_work_over_distinct_values():
     })
     out = df.with_columns(order_variant_digests(pl.col("e"), pl.col("p")))
     digest = keyed_digest(h)
-    assert len(digest) == 16 and digest != h[:16]
-    assert keyed_digest(h) == hashlib.sha256(RUN_KEY + h.encode()).hexdigest()[:16]
+    assert len(digest) == DIGEST_CHARS and digest.isdigit() and digest not in h
+    assert keyed_digest(h) == digest and keyed_digest(_sha("maria@example.com")) != digest
+    # keyed by this run's secret: not a plain hash anyone could recompute
+    assert digest != str(pl.select(pl.lit(h).hash(0)).item()).zfill(DIGEST_CHARS)
+    assert RUN_KEY.hex() not in digest
     assert out["udh_em"].to_list() == [digest, digest, None]
     # as typed / trimmed only / lower-cased only; none for an already normalised e-mail
     assert out["udh_em_raw"][0].split() == [keyed_digest(_sha(v)) for v in (
