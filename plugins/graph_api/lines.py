@@ -37,12 +37,12 @@ def parse_lines(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, p
     plain = rec.str.starts_with("{") & rec.str.strip_chars_end().str.ends_with("}") & one_line
     fast = recs.filter(plain).with_columns(rec.str.strip_chars_end().alias("j"), *null_text_features("j"))
     # 2. one-line '<timestamp> ... {json}' records
+    # the patterns run only on the records the cheap tests leave (none in NDJSON)
+    maybe = pl.when(~plain & one_line).then(rec)
     prefixed = (
-        ~plain
-        & one_line
-        & rec.str.contains(TS_PREFIX + r"[^{]*\{.*\}" + JSON_TAIL)
-        & ~rec.str.contains("resulted in a", literal=True)
-    )
+        maybe.str.contains(TS_PREFIX + r"[^{]*\{.*\}" + JSON_TAIL)
+        & ~maybe.str.contains("resulted in a", literal=True)
+    ).fill_null(False)
     pre = rec.str.extract(r"^([^{]*)", 1)
     url = pre.str.extract_groups(URL)
     quick = recs.filter(prefixed).with_columns(

@@ -35,14 +35,15 @@ def records_to_rows(
     df = recs.join(flat.with_columns(pl.lit(True).alias("_valid")), on="rid", how="left", maintain_order="left")
 
     # Regex fallback only where no JSON could be decoded (cut bodies, SDK text).
-    rec = pl.col("rec")
-    need_rx = pl.col("_valid").is_null() & (
+    # only records without decoded JSON are searched (none in clean NDJSON)
+    rec = pl.when(pl.col("_valid").is_null()).then(pl.col("rec"))
+    need_rx = (
         (
             rec.str.contains(r'"(?:error|events_received)"\s*:')
             & (pl.col("t_guzzle").is_not_null() | pl.col("t_truncated") | pl.col("t_sdk"))
         )
         | rec.str.contains(r"""'events_received'\s*:\s*\d""")  # a Python repr of the body
-    )
+    ).fill_null(False)
     rx = df.filter(need_rx).select("rid", *regex_body(pl.col("rec")))
     df = df.join(rx, on="rid", how="left", maintain_order="left")
     if rx.height == 0:

@@ -149,5 +149,11 @@ def timestamp_column(df: pl.DataFrame, col: str, naive_tz: str) -> tuple[pl.Data
     values (log times repeat), and whether any value had no zone."""
     distinct = df.get_column(col).drop_nulls().unique()
     values, naive = parse_timestamps(distinct, naive_tz)
-    out = df.with_columns(pl.col(col).replace_strict(distinct, values, default=None, return_dtype=UTC))
+    # mapped back with a hash join: log times are nearly all distinct, and a
+    # join builds its table faster than replace_strict's lookup
+    parsed = pl.DataFrame({"_k": distinct, "_v": values}, schema={"_k": S, "_v": UTC})
+    out = (
+        df.join(parsed, left_on=col, right_on="_k", how="left", maintain_order="left")
+        .with_columns(pl.col("_v").alias(col)).drop("_v")
+    )
     return out, bool(naive.any()) if naive.len() else False
