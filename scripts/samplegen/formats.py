@@ -1,0 +1,182 @@
+"""Text formats shared by the stories: timestamps (UTC epoch seconds in,
+the strings each source writes out), PHP/Ruby JSON encodings, HTTP dates,
+random ids, and writing files under sample_logs/ (gzip with a fixed mtime).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import os
+import string
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(REPO, "sample_logs")
+UTC = dt.timezone.utc
+
+BASE62 = string.ascii_letters + string.digits
+B64URL = BASE62 + "-_"
+B64 = BASE62 + "+/"
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+# --------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------
+
+def ts(y, m, d, hh=0, mm=0, ss=0):
+    return calendar.timegm((y, m, d, hh, mm, ss, 0, 0, 0))
+
+
+def utc(t):
+    return dt.datetime.fromtimestamp(t, UTC)
+
+
+def iso_wc(t):
+    """gmdate('c') as written by the WooCommerce v2 file handler."""
+    return utc(t).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def iso_z(t):
+    return utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(t, ms):
+    return utc(t).strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % ms
+
+
+def legacy_header(t, offset_hours):
+    """date_i18n('m-d-Y @ H:i:s'): site-local time, no offset written."""
+    return (utc(t) + dt.timedelta(hours=offset_hours)).strftime("%m-%d-%Y @ %H:%M:%S")
+
+
+def http_date(t):
+    d = utc(t)
+    return "%s, %02d %s %d %s GMT" % (WEEKDAYS[d.weekday()][:3], d.day, MONTHS[d.month - 1], d.year, d.strftime("%H:%M:%S"))
+
+
+def pst_text(t):
+    """Graph's token-expiry wording, e.g. 'Tuesday, 10-Feb-26 08:00:00 PST'."""
+    d = utc(t) - dt.timedelta(hours=8)
+    return "%s, %02d-%s-%s %s PST" % (WEEKDAYS[d.weekday()], d.day, MONTHS[d.month - 1], d.strftime("%y"), d.strftime("%H:%M:%S"))
+
+
+def php_json(obj):
+    """json_encode() defaults: compact, \\uXXXX for non-ASCII, '/' escaped."""
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+
+
+def sha(value):
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def digits(s):
+    return "".join(ch for ch in s if ch.isdigit())
+
+
+def money(cents):
+    return "%d.%02d" % (cents // 100, cents % 100)
+
+
+def php_duration(seconds):
+    """round(microtime delta, 5) . 's' -- PHP drops trailing zeros."""
+    s = ("%.5f" % seconds).rstrip("0").rstrip(".")
+    return s + "s"
+
+
+def uuid4(rng):
+    b = bytearray(rng.getrandbits(8) for _ in range(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+
+
+def rand_str(rng, alphabet, n):
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def fbtrace(rng):
+    return "A" + rand_str(rng, B64URL, 22)
+
+
+def wc_file_hash(seed, file_id):
+    """Stand-in for wp_hash(): 32 lowercase hex characters."""
+    return hashlib.md5(("%s|%s" % (seed, file_id)).encode()).hexdigest()
+
+
+def fake_token(rng):
+    """Looks like a long-lived Graph user/system-user token (~190 chars)."""
+    return "EAAG" + rand_str(rng, BASE62, 184) + "ZDZD"
+
+
+def print_r(d):
+    """print_r($array, true), trimmed like the plugin's get_api_log_message()."""
+    return "Array\n(\n" + "".join("    [%s] => %s\n" % (k, v) for k, v in d.items()) + ")"
+
+
+def api_log_message(kind, pairs, twice=False):
+    """Meta for WooCommerce get_api_log_message(); 2.x printed the kind twice."""
+    lines = [kind]
+    for key, value in pairs:
+        if isinstance(value, dict):
+            value = print_r(value)
+        lines.append(("%s: %s" % (key, "" if value is None else value)).strip())
+    msg = "\n".join(lines) + "\n"
+    if twice:
+        msg = kind + "\n" + msg
+    return msg
+
+
+def render(entry, offset_hours=None):
+    """entry = (t, style, level, message) -> text of one log entry."""
+    t, style, level, message = entry
+    if style == "v1":
+        return "%s - %s\n" % (legacy_header(t, offset_hours), message)
+    if style == "v2legacy":
+        message = message + ' CONTEXT: {"_legacy":true}'
+        text = "%s %s %s" % (iso_wc(t), level.upper(), message)
+    elif style == "viewer":  # line copied from the WC admin log viewer
+        text = "%s %s %s" % (iso_wc(t), level.capitalize(), message)
+    else:
+        text = "%s %s %s" % (iso_wc(t), level.upper(), message)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def write(rel, data):
+    path = os.path.join(HERE, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return rel
+
+
+def gzip_bytes(data, name, mtime):
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename=name, mode="wb", fileobj=buf, mtime=mtime, compresslevel=9) as gz:
+        gz.write(data)
+    return buf.getvalue()
+
+
+def fmt_t(t):
+    return iso_z(t) if t is not None else "-"
+
+
+def iso_us(t, us):
+    return utc(t).strftime("%Y-%m-%dT%H:%M:%S") + ".%06dZ" % us
+
+
+def iso_ns(t, ns):
+    return utc(t).strftime("%Y-%m-%dT%H:%M:%S") + ".%09dZ" % ns
+
+
+def ruby_json(obj):
+    """Shopify's raw webhook body: compact, UTF-8, '/' escaped as '\\/'."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
