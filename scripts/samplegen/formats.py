@@ -9,6 +9,7 @@ import calendar
 import datetime as dt
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -16,6 +17,23 @@ import string
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(REPO, "sample_logs")
+
+
+def _load_woocommerce_log():
+    """auditor/testing/woocommerce_log.py, the project's one writer of Meta for
+    WooCommerce log entries, loaded by its path: importing it as
+    ``auditor.testing.woocommerce_log`` would run ``auditor/__init__`` (Polars),
+    and this generator is standard library only."""
+    path = os.path.join(REPO, "auditor", "testing", "woocommerce_log.py")
+    spec = importlib.util.spec_from_file_location("samplegen_woocommerce_log", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+woocommerce_log = _load_woocommerce_log()
+entry, iso_wc, php_duration, php_json = woocommerce_log.entry, woocommerce_log.iso_wc, woocommerce_log.php_duration, woocommerce_log.php_json
+request, response = woocommerce_log.request, woocommerce_log.response
 UTC = dt.timezone.utc
 
 BASE62 = string.ascii_letters + string.digits
@@ -37,9 +55,6 @@ def utc(t):
     return dt.datetime.fromtimestamp(t, UTC)
 
 
-def iso_wc(t):
-    """gmdate('c') as written by the WooCommerce v2 file handler."""
-    return utc(t).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def iso_z(t):
@@ -50,9 +65,6 @@ def iso_ms(t, ms):
     return utc(t).strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % ms
 
 
-def legacy_header(t, offset_hours):
-    """date_i18n('m-d-Y @ H:i:s'): site-local time, no offset written."""
-    return (utc(t) + dt.timedelta(hours=offset_hours)).strftime("%m-%d-%Y @ %H:%M:%S")
 
 
 def http_date(t):
@@ -66,9 +78,6 @@ def pst_text(t):
     return "%s, %02d-%s-%s %s PST" % (WEEKDAYS[d.weekday()], d.day, MONTHS[d.month - 1], d.strftime("%y"), d.strftime("%H:%M:%S"))
 
 
-def php_json(obj):
-    """json_encode() defaults: compact, \\uXXXX for non-ASCII, '/' escaped."""
-    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
 
 
 def sha(value):
@@ -83,10 +92,6 @@ def money(cents):
     return "%d.%02d" % (cents // 100, cents % 100)
 
 
-def php_duration(seconds):
-    """round(microtime delta, 5) . 's' -- PHP drops trailing zeros."""
-    s = ("%.5f" % seconds).rstrip("0").rstrip(".")
-    return s + "s"
 
 
 def uuid4(rng):
@@ -115,37 +120,10 @@ def fake_token(rng):
     return "EAAG" + rand_str(rng, BASE62, 184) + "ZDZD"
 
 
-def print_r(d):
-    """print_r($array, true), trimmed like the plugin's get_api_log_message()."""
-    return "Array\n(\n" + "".join("    [%s] => %s\n" % (k, v) for k, v in d.items()) + ")"
 
 
-def api_log_message(kind, pairs, twice=False):
-    """Meta for WooCommerce get_api_log_message(); 2.x printed the kind twice."""
-    lines = [kind]
-    for key, value in pairs:
-        if isinstance(value, dict):
-            value = print_r(value)
-        lines.append(("%s: %s" % (key, "" if value is None else value)).strip())
-    msg = "\n".join(lines) + "\n"
-    if twice:
-        msg = kind + "\n" + msg
-    return msg
 
 
-def render(entry, offset_hours=None):
-    """entry = (t, style, level, message) -> text of one log entry."""
-    t, style, level, message = entry
-    if style == "v1":
-        return "%s - %s\n" % (legacy_header(t, offset_hours), message)
-    if style == "v2legacy":
-        message = message + ' CONTEXT: {"_legacy":true}'
-        text = "%s %s %s" % (iso_wc(t), level.upper(), message)
-    elif style == "viewer":  # line copied from the WC admin log viewer
-        text = "%s %s %s" % (iso_wc(t), level.capitalize(), message)
-    else:
-        text = "%s %s %s" % (iso_wc(t), level.upper(), message)
-    return text if text.endswith("\n") else text + "\n"
 
 
 def write(rel, data):
@@ -180,3 +158,9 @@ def iso_ns(t, ns):
 def ruby_json(obj):
     """Shopify's raw webhook body: compact, UTF-8, '/' escaped as '\\/'."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
+
+
+def render(e, offset_hours=None):
+    """e = (t, style, level, message) -> the text of one log entry (:func:`entry`)."""
+    t, style, level, message = e
+    return entry(t, message, style=style, level=level, offset_hours=offset_hours)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from ..formats import api_log_message, iso_wc, php_json, render, ts, wc_file_hash, write
+from ..formats import iso_wc, php_json, render, request, response, ts, wc_file_hash, write
 from ..responses import success_body
 from ..shops import Shop, funnel, send_timing, session_starts
 
@@ -88,9 +88,8 @@ def story_agency(facts):
         for event_time, ev, _ in sends:
             log_t, dur = send_timing(rng, event_time)
             body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
-            req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                              ("body", body), ("duration", dur)])
-            resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng))])
+            req = request(shop.uri, shop.user_agent, body, dur)
+            resp = response("200", "OK", success_body(rng))
             entries.append((log_t, "v2", "notice", req))
             entries.append((log_t, "v2", "notice", resp))
             counts[ev["event_name"]] = counts.get(ev["event_name"], 0) + 1

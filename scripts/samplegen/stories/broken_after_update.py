@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from ..formats import api_log_message, gzip_bytes, iso_wc, php_json, render, ts, uuid4, wc_file_hash, write
+from ..formats import gzip_bytes, iso_wc, php_json, render, request, response, ts, uuid4, wc_file_hash, write
 from ..responses import PERSIST_ERR, success_body
 from ..shops import CRAWLER_UAS, Shop, custom_for, event, funnel, new_session, send_timing, session_starts, user_data
 
@@ -63,9 +63,8 @@ def story_broken_after_update(facts):
         else:
             log_t, dur = send_timing(rng, event_time)
         body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
-        req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                          ("body", body), ("duration", dur)])
-        resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng))])
+        req = request(shop.uri, shop.user_agent, body, dur)
+        resp = response("200", "OK", success_body(rng))
         style = "v2legacy" if shop is old else "v2"
         entries.append((log_t, style, "notice", req))
         entries.append((log_t, style, "notice", resp))

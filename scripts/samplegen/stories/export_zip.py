@@ -7,7 +7,7 @@ import io
 import random
 import zipfile
 
-from ..formats import BASE62, api_log_message, fbtrace, iso_wc, php_duration, php_json, rand_str, render, ts, uuid4, wc_file_hash, write
+from ..formats import BASE62, fbtrace, iso_wc, php_duration, php_json, rand_str, render, request, response, ts, uuid4, wc_file_hash, write
 from ..responses import CURL28, CURL6, DA_2804003_MSG, DA_2804003_TITLE, DA_2804050_MSG, DA_2804050_TITLE, FB_ERROR_HTML, MSG_460, WC_460_LINE, graph_error, success_body
 from ..shops import CRAWLER_UAS, Shop, USER_AGENTS, custom_for, event, funnel, hashed_pii, make_customer, new_session, send_timing, session_starts, user_data
 
@@ -47,9 +47,8 @@ def story_export_zip(facts):
     def exchange(log_t, ev, code, reason, resp_body, dur=None, pre=None, post=None):
         dur = dur or send_timing(rng, log_t)[1]
         body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
-        req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                          ("body", body), ("duration", dur)])
-        resp = api_log_message("Response", [("code", code), ("message", reason), ("body", resp_body)])
+        req = request(shop.uri, shop.user_agent, body, dur)
+        resp = response(code, reason, resp_body)
         if pre:
             entries.append((log_t, "v2", "notice", pre))
         entries.append((log_t, "v2", "notice", req))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from ..formats import api_log_message, iso_wc, php_json, render, ts, wc_file_hash, write
+from ..formats import iso_wc, php_json, render, request, response, ts, wc_file_hash, write
 from ..responses import success_body
 from ..shops import Shop, funnel, send_timing, session_starts
 
@@ -44,9 +44,8 @@ def story_healthy(facts):
     for event_time, ev, _ in sends:
         log_t, dur = send_timing(rng, event_time)
         body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
-        req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                          ("body", body), ("duration", dur)])
-        resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng))])
+        req = request(shop.uri, shop.user_agent, body, dur)
+        resp = response("200", "OK", success_body(rng))
         resp_t = log_t + (1 if rng.random() < 0.05 else 0)
         entries.append((log_t, "v2", "notice", req))
         entries.append((resp_t, "v2", "notice", resp))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from ..formats import api_log_message, iso_wc, money, php_duration, php_json, render, ts, uuid4, wc_file_hash, write
+from ..formats import iso_wc, money, php_duration, php_json, render, request, response, ts, uuid4, wc_file_hash, write
 from ..responses import success_body
 from ..shops import Shop, funnel, hashed_pii, make_customer, session_starts
 
@@ -87,9 +87,8 @@ def story_queued_shop(facts):
         if batch:
             log_t = t_flush + rng.randint(1, 4)
             body = php_json({"data": batch, "partner_agent": shop.partner_agent, "test_event_code": QUEUE_TEST_CODE})
-            req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                              ("body", body), ("duration", php_duration(rng.uniform(0.6, 1.4)))])
-            resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng, len(batch)))])
+            req = request(shop.uri, shop.user_agent, body, php_duration(rng.uniform(0.6, 1.4)))
+            resp = response("200", "OK", success_body(rng, len(batch)))
             entries.append((log_t, "v2", "notice", req))
             entries.append((log_t + 1, "v2", "notice", resp))
             flushes.append((log_t, len(batch)))
@@ -109,9 +108,8 @@ def story_queued_shop(facts):
               "user_data": pii, "event_name": "Purchase"}
         stall.append(ev)
     body = php_json({"data": stall, "partner_agent": shop.partner_agent})
-    req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                      ("body", body), ("duration", php_duration(0.84))])
-    resp = api_log_message("Response", [("code", "200"), ("message", "OK"), ("body", success_body(rng, len(stall)))])
+    req = request(shop.uri, shop.user_agent, body, php_duration(0.84))
+    resp = response("200", "OK", success_body(rng, len(stall)))
     entries.append((upload_t, "v2", "notice", req))
     entries.append((upload_t + 1, "v2", "notice", resp))
     entries.sort(key=lambda e: e[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from ..formats import B64, api_log_message, fbtrace, http_date, iso_wc, php_json, pst_text, rand_str, render, ts, wc_file_hash, write
+from ..formats import B64, fbtrace, http_date, iso_wc, php_json, pst_text, rand_str, render, request, response, ts, wc_file_hash, write
 from ..responses import graph_error
 from ..shops import Shop, funnel, send_timing, session_starts
 
@@ -55,8 +55,7 @@ def story_token_expired(facts):
         log_t, dur = send_timing(rng, event_time)
         body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
         req_headers = {"Authorization": "*" * token_len, "content-type": "application/json", "accept": "application/json"}
-        req = api_log_message("Request", [("method", "POST"), ("uri", shop.uri), ("user-agent", shop.user_agent),
-                                          ("headers", req_headers), ("body", body), ("duration", dur)], twice=True)
+        req = request(shop.uri, shop.user_agent, body, dur, headers=req_headers, twice=True)
         trace = fbtrace(rng)
         resp_headers = {"content-type": "application/json; charset=UTF-8"}
         if log_t < TOKEN_EXPIRY:
@@ -83,8 +82,7 @@ def story_token_expired(facts):
                                  "cache-control": "no-store", "date": http_date(log_t)})
             code, reason = "400", "Bad Request"
             extra = "Could not send Pixel event: OAuthException: " + message
-        resp = api_log_message("Response", [("code", code), ("message", reason), ("headers", resp_headers),
-                                            ("body", resp_body)], twice=True)
+        resp = response(code, reason, resp_body, headers=resp_headers, twice=True)
         entries.append((log_t, "v1", "notice", req))
         entries.append((log_t, "v1", "notice", resp))
         if extra:
