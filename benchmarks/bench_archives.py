@@ -97,6 +97,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.testing.woocommerce_log import entry as woo_entry
+from auditor.testing.woocommerce_log import php_json, request, response
+
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
 SHAPES = ("sgtm", "shopify", "mixed", "woo1g")
@@ -152,18 +155,9 @@ def sha(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def php_json(obj) -> str:
-    """json_encode() defaults: compact, \\uXXXX for non-ASCII, '/' escaped."""
-    return json.dumps(obj, separators=(",", ":")).replace("/", "\\/")
-
-
 def ruby_json(obj) -> str:
     """Shopify's raw webhook body: compact, UTF-8, '/' escaped."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
-
-
-def iso_wc(t: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
 
 
 def iso_us(t: int, us: int) -> str:
@@ -742,6 +736,9 @@ def gen_shopify(out: Path, scale: float, seed: int) -> dict:
 # WooCommerce: Meta for WooCommerce debug logs (WC file handler v2)
 # --------------------------------------------------------------------------
 
+CURL_TIMEOUT = "cURL error 28: Operation timed out after 5001 milliseconds with 0 bytes received"
+
+
 class WooShop:
     def __init__(self, rng: R, slug: str, domain: str, currency: str, locale: str, plugin: str, wc: str, legacy: bool):
         self.rng, self.slug, self.domain, self.currency = rng, slug, domain, currency
@@ -813,24 +810,22 @@ class WooShop:
         rng = self.rng
         dur = rng.uniform(0.19, 0.92) if rng.random() < 0.93 else rng.uniform(1.1, 2.6)
         t = event_time + int(rng.uniform(0.0, 1.6) + dur)
-        sfx = ' CONTEXT: {"_legacy":true}\n' if self.legacy else ""
-        hdr = iso_wc(t)
-        req = ("%s NOTICE Request\nmethod: POST\nuri: https://graph.facebook.com/%s/%s/events\nuser-agent: %s\nbody: %s\nduration: %ss\n%s"
-               % (hdr, self.graph, self.pixel, self.ua, php_json({"data": [ev], "partner_agent": self.partner}),
-                  ("%.5f" % dur).rstrip("0").rstrip("."), sfx))
+        style = "v2legacy" if self.legacy else "v2"  # plugin 3.4.x: every Request/Response gets the CONTEXT line
+        req = woo_entry(t, request("https://graph.facebook.com/%s/%s/events" % (self.graph, self.pixel), self.ua,
+                                   php_json({"data": [ev], "partner_agent": self.partner}), dur), style=style)
         expired = self.token_expired_from is not None and t >= self.token_expired_from
         if expired or rng.random() < self.err_rate:
             kind = "token" if expired else rng.choice(["params", "params", "old", "rate", "timeout", "timeout"])
             if kind == "timeout":
-                return req + ("%s NOTICE Response\ncode: \nmessage: \nbody: \n%s%s NOTICE Could not send Pixel event: cURL error 28: "
-                              "Operation timed out after 5001 milliseconds with 0 bytes received\n" % (hdr, sfx, hdr))
+                return (req + woo_entry(t, response("", "", "", trim=False), style=style)
+                        + woo_entry(t, "Could not send Pixel event: " + CURL_TIMEOUT))
             status, body = graph_error(rng, kind, t)
-            out = req + "%s NOTICE Response\ncode: %d\nmessage: Bad Request\nbody: %s\n%s" % (hdr, status, php_json(body), sfx)
+            out = req + woo_entry(t, response(status, "Bad Request", php_json(body)), style=style)
             if kind == "token":
-                out += "%s NOTICE Could not send Pixel event: OAuthException: %s\n" % (hdr, body["error"]["message"])
+                out += woo_entry(t, "Could not send Pixel event: OAuthException: %s" % body["error"]["message"])
             return out
-        return req + ('%s NOTICE Response\ncode: 200\nmessage: OK\nbody: {"events_received":1,"messages":[],"fbtrace_id":"%s"}\n%s'
-                      % (hdr, rng.fbtrace(), sfx))
+        return req + woo_entry(t, response(200, "OK", php_json({"events_received": 1, "messages": [], "fbtrace_id": rng.fbtrace()})),
+                               style=style)
 
     def write_day(self, root: Path, day: int, target_bytes: float, gz: bool) -> int:
         rng = self.rng

@@ -29,6 +29,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from auditor.testing.woocommerce_log import entry as woo_entry
+from auditor.testing.woocommerce_log import php_json, request, response
+
 PIXELS = ["1033167457209826", "2044278568310937", "3055389679421048"]
 EVENTS = ["PageView", "ViewContent", "AddToCart", "InitiateCheckout", "Purchase"]
 UAS = [
@@ -60,27 +63,23 @@ def _request_entry(rng: random.Random, t: datetime, pixel: str, order: int) -> s
     }
     if name == "Purchase":
         ev["custom_data"]["order_id"] = order
-    # PHP's json_encode escapes "/" as "\/"
-    body = json.dumps({"data": [ev], "partner_agent": "woocommerce-9.7.1-3.5.2"}, separators=(",", ":")).replace("/", "\\/")
-    return (
-        f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Request\nmethod: POST\n"
-        f"uri: https://graph.facebook.com/v20.0/{pixel}/events\n"
-        "user-agent: Facebook-for-WooCommerce/3.5.2 (WooCommerce/9.7.1; WordPress/6.7.2)\n"
-        f"body: {body}\nduration: 0.{rng.randint(10000, 99999)}s\n"
-    )
+    body = php_json({"data": [ev], "partner_agent": "woocommerce-9.7.1-3.5.2"})
+    msg = request(f"https://graph.facebook.com/v20.0/{pixel}/events", "Facebook-for-WooCommerce/3.5.2 (WooCommerce/9.7.1; WordPress/6.7.2)",
+                  body, f"0.{rng.randint(10000, 99999)}s")
+    return woo_entry(int(t.timestamp()), msg)
 
 
 def _response_entry(rng: random.Random, t: datetime) -> str:
     roll = rng.random()
     trace = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") for _ in range(23))
+    at = int(t.timestamp())
     if roll < 0.02:
         body = json.dumps({"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100, "error_subcode": 2804003, "is_transient": False, "fbtrace_id": trace}})
-        return f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Response\ncode: 400\nmessage: Bad Request\nbody: {body}\n"
-    if roll < 0.03:
-        return (f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Response\ncode: \nmessage: \nbody: \n"
-                f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Could not send Pixel event: cURL error 28: Operation timed out after 5001 milliseconds with 0 bytes received\n")
-    body = json.dumps({"events_received": 1, "messages": [], "fbtrace_id": trace}, separators=(",", ":"))
-    return f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Response\ncode: 200\nmessage: OK\nbody: {body}\n"
+        return woo_entry(at, response(400, "Bad Request", body))
+    if roll < 0.03:  # a transport failure: empty Response values, then the plugin's error line
+        return (woo_entry(at, response("", "", "", trim=False))
+                + woo_entry(at, "Could not send Pixel event: cURL error 28: Operation timed out after 5001 milliseconds with 0 bytes received"))
+    return woo_entry(at, response(200, "OK", php_json({"events_received": 1, "messages": [], "fbtrace_id": trace})))
 
 
 def generate(out: Path, size_mb: int, seed: int = 7) -> int:
