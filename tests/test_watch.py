@@ -26,6 +26,7 @@ from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
 from auditor.ruleset import load_ruleset
 from auditor.store import get_engine
+from auditor.testing.woocommerce_log import entry, php_json, request, response
 from auditor.cli.watch import parse_duration
 from auditor.watch.framing import entry_regex, ready_bytes
 from auditor.watch.runner import WatchConfig, Watcher
@@ -37,42 +38,30 @@ LOG_NAME = "facebook_for_woocommerce-{day}-5f1d2e3c4b5a69788796a5b4c3d2e1f0.log"
 # --------------------------------------------------------------------------- log lines
 
 
-def _ts(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+TOKEN_ERROR_BODY = (
+    '{"error":{"message":"Error validating access token: Session has expired on Tuesday, 10-Feb-26 08:00:00 PST.'
+    ' (admin maria.silva@example.com, +351 912 345 678)",'
+    '"type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AnnqtPx-obkaibqS-Ll2EzY"}}'
+)
 
 
 def exchange(pixel: str, *, at: datetime | None = None, error: bool = False, version: str = "3.7.1",
              eol: str = "\n") -> str:
     """A WooCommerce v2 Request + Response pair (as plugin >= 3.5 logs it), ``error`` = 190/463."""
-    at = at or datetime.now(UTC)
-    body = {
-        "data": [{
-            "action_source": "website", "event_time": int(at.timestamp()), "event_id": str(uuid.uuid4()),
-            "event_source_url": "https:\\/\\/shop.example\\/", "event_name": "PageView",
-            "user_data": {"client_ip_address": "192.0.2.10", "client_user_agent": "Mozilla\\/5.0", "fbp": "fb.1.1770607209275.1543527058"},
-        }],
-        "partner_agent": f"woocommerce-9.9.5-{version}",
+    t = int((at or datetime.now(UTC)).timestamp())
+    event = {
+        "action_source": "website", "event_time": t, "event_id": str(uuid.uuid4()),
+        "event_source_url": "https://shop.example/", "event_name": "PageView",
+        "user_data": {"client_ip_address": "192.0.2.10", "client_user_agent": "Mozilla/5.0", "fbp": "fb.1.1770607209275.1543527058"},
     }
-    lines = [
-        f"{_ts(at)} NOTICE Request",
-        "method: POST",
-        f"uri: https://graph.facebook.com/v21.0/{pixel}/events",
-        f"user-agent: Facebook-for-WooCommerce/{version} (WooCommerce/9.9.5; WordPress/6.8.2)",
-        "body: " + json.dumps(body, separators=(",", ":")).replace("\\\\/", "\\/"),
-        "duration: 0.31s",
-        f"{_ts(at)} NOTICE Response",
-    ]
+    body = php_json({"data": [event], "partner_agent": f"woocommerce-9.9.5-{version}"})
+    req = request(f"https://graph.facebook.com/v21.0/{pixel}/events",
+                  f"Facebook-for-WooCommerce/{version} (WooCommerce/9.9.5; WordPress/6.8.2)", body, "0.31s")
     if error:
-        lines += [
-            "code: 400",
-            "message: Bad Request",
-            'body: {"error":{"message":"Error validating access token: Session has expired on Tuesday, 10-Feb-26 08:00:00 PST.'
-            ' (admin maria.silva@example.com, +351 912 345 678)",'
-            '"type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AnnqtPx-obkaibqS-Ll2EzY"}}',
-        ]
+        resp = response(400, "Bad Request", TOKEN_ERROR_BODY)
     else:
-        lines += ["code: 200", "message: OK", 'body: {"events_received":1,"messages":[],"fbtrace_id":"A-S5djsVWaSNYvKS9y0i97Z"}']
-    return eol.join(lines) + eol
+        resp = response(200, "OK", '{"events_received":1,"messages":[],"fbtrace_id":"A-S5djsVWaSNYvKS9y0i97Z"}')
+    return (entry(t, req) + entry(t, resp)).replace("\n", eol)
 
 
 def log_path(directory: Path) -> Path:
