@@ -55,16 +55,12 @@ def utc(t):
     return dt.datetime.fromtimestamp(t, UTC)
 
 
-
-
 def iso_z(t):
     return utc(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_ms(t, ms):
     return utc(t).strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % ms
-
-
 
 
 def http_date(t):
@@ -78,8 +74,6 @@ def pst_text(t):
     return "%s, %02d-%s-%s %s PST" % (WEEKDAYS[d.weekday()], d.day, MONTHS[d.month - 1], d.strftime("%y"), d.strftime("%H:%M:%S"))
 
 
-
-
 def sha(value):
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
@@ -90,8 +84,6 @@ def digits(s):
 
 def money(cents):
     return "%d.%02d" % (cents // 100, cents % 100)
-
-
 
 
 def uuid4(rng):
@@ -118,12 +110,6 @@ def wc_file_hash(seed, file_id):
 def fake_token(rng):
     """Looks like a long-lived Graph user/system-user token (~190 chars)."""
     return "EAAG" + rand_str(rng, BASE62, 184) + "ZDZD"
-
-
-
-
-
-
 
 
 def write(rel, data):
@@ -164,3 +150,19 @@ def render(e, offset_hours=None):
     """e = (t, style, level, message) -> the text of one log entry (:func:`entry`)."""
     t, style, level, message = e
     return entry(t, message, style=style, level=level, offset_hours=offset_hours)
+
+
+def write_daily_logs(folder, seed, days, entries, *, offset_hours=None, skip_empty=False, same_hash=False):
+    """WooCommerce's daily log files under ``folder``: for each UTC day the
+    entries logged that day (:func:`render`, v1 entries at ``offset_hours``) in
+    ``facebook_for_woocommerce-<day>-<hash>.log``.  The v2 handler hashes the
+    file id (a new hash every day); the v1 handler the handle, so
+    ``same_hash=True`` gives every day the same hash.  -> the paths written."""
+    files = []
+    for day in days:
+        fid = "facebook_for_woocommerce-%s" % day
+        text = "".join(render(e, offset_hours) for e in entries if iso_wc(e[0]).startswith(day))
+        if text or not skip_empty:
+            fhash = wc_file_hash(seed, "facebook_for_woocommerce" if same_hash else fid)
+            files.append(write("%s/%s-%s.log" % (folder, fid, fhash), text))
+    return files

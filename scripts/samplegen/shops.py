@@ -4,7 +4,8 @@ cookies, the WooCommerce ``Shop`` with its event funnel, and send timing.
 
 from __future__ import annotations
 
-from .formats import B64URL, BASE62, digits, money, php_duration, php_json, rand_str, sha, uuid4
+from .formats import B64URL, BASE62, digits, money, php_duration, php_json, rand_str, request, response, sha, uuid4
+from .responses import success_body
 
 
 # --------------------------------------------------------------------------
@@ -253,3 +254,32 @@ def send_timing(rng, event_time):
     dur = rng.uniform(0.19, 0.92) if rng.random() < 0.93 else rng.uniform(1.1, 2.6)
     lag = int(rng.uniform(0.0, 1.6) + dur)
     return event_time + lag, php_duration(dur)
+
+
+def day_of_visits(rng, shop, day, locale, buyers, browsers, buy_hours, browse_hours=(6.5, 22.5)):
+    """One day's events: ``buyers`` sessions that end in a Purchase (started in
+    ``buy_hours``), then ``browsers`` that do not -> list of (event_time, event, customer)."""
+    sends = []
+    for start in session_starts(rng, day, buyers, *buy_hours):
+        sends.extend(funnel(rng, shop, start, True, locale, pageview_share=0.3)[0])
+    for start in session_starts(rng, day, browsers, *browse_hours):
+        sends.extend(funnel(rng, shop, start, False, locale)[0])
+    return sends
+
+
+def plugin_entries(rng, shop, sends, late_response_share=0.0):
+    """What plugin 3.5 logs for each sent event (v2 handler, all accepted): a
+    Request and a Response entry, the Response a second later for
+    ``late_response_share`` of them -> (entries sorted by time, counts by event name)."""
+    entries = []
+    counts = {}
+    for event_time, ev, _ in sends:
+        log_t, dur = send_timing(rng, event_time)
+        req = request(shop.uri, shop.user_agent, php_json({"data": [ev], "partner_agent": shop.partner_agent}), dur)
+        resp = response("200", "OK", success_body(rng))
+        resp_t = log_t + (1 if late_response_share and rng.random() < late_response_share else 0)
+        entries.append((log_t, "v2", "notice", req))
+        entries.append((resp_t, "v2", "notice", resp))
+        counts[ev["event_name"]] = counts.get(ev["event_name"], 0) + 1
+    entries.sort(key=lambda e: e[0])
+    return entries, counts

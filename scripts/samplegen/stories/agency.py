@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import random
 
-from ..formats import iso_wc, php_json, render, request, response, ts, wc_file_hash, write
-from ..responses import success_body
-from ..shops import Shop, funnel, send_timing, session_starts
+from ..formats import ts, write_daily_logs
+from ..shops import day_of_visits, plugin_entries, Shop
 
 
 PIXEL_AGENCY_A = "1190384756221038"
@@ -51,13 +50,7 @@ def story_agency(facts):
     for key, slug, locale, shop in clients:
         sends = []
         for day in AGENCY_DAYS:
-            d0 = ts(*map(int, day.split("-")))
-            for start in session_starts(rng, d0, 9, 7.0, 21.5):
-                evs, _ = funnel(rng, shop, start, True, locale, pageview_share=0.3)
-                sends.extend(evs)
-            for start in session_starts(rng, d0, 5, 6.5, 22.5):
-                evs, _ = funnel(rng, shop, start, False, locale)
-                sends.extend(evs)
+            sends.extend(day_of_visits(rng, shop, ts(*map(int, day.split("-"))), locale, 9, 5, (7.0, 21.5)))
         purchases = with_id = without_id = received = ajax = 0
         for t, ev, cust in sends:
             if ev["event_name"] != "Purchase":
@@ -83,23 +76,8 @@ def story_agency(facts):
                     without_id += 1
                     ajax += 1
         sends.sort(key=lambda s: (s[0], s[1].get("event_id", ""), s[1]["event_name"]))
-        entries = []
-        counts = {}
-        for event_time, ev, _ in sends:
-            log_t, dur = send_timing(rng, event_time)
-            body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
-            req = request(shop.uri, shop.user_agent, body, dur)
-            resp = response("200", "OK", success_body(rng))
-            entries.append((log_t, "v2", "notice", req))
-            entries.append((log_t, "v2", "notice", resp))
-            counts[ev["event_name"]] = counts.get(ev["event_name"], 0) + 1
-        entries.sort(key=lambda e: e[0])
-        files = []
-        for day in AGENCY_DAYS + ("2026-09-16",):
-            fid = "facebook_for_woocommerce-%s" % day
-            text = "".join(render(e) for e in entries if iso_wc(e[0]).startswith(day))
-            if text:
-                files.append(write("agency/%s/%s-%s.log" % (slug, fid, wc_file_hash(slug, fid)), text))
+        entries, counts = plugin_entries(rng, shop, sends)
+        files = write_daily_logs("agency/%s" % slug, slug, AGENCY_DAYS + ("2026-09-16",), entries, skip_empty=True)
         out[key] = dict(slug=slug, shop=shop, files=files, counts=counts, total=len(sends), purchases=purchases,
                         with_id=with_id, without_id=without_id, received=received, ajax=ajax,
                         first=entries[0][0], last=entries[-1][0])

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import random
 
-from ..formats import iso_wc, php_json, render, request, response, ts, wc_file_hash, write
-from ..responses import success_body
-from ..shops import Shop, funnel, send_timing, session_starts
+from ..formats import ts, write_daily_logs
+from ..shops import day_of_visits, plugin_entries, Shop
 
 
 # Pixel / dataset ids, one per account.
@@ -31,31 +30,9 @@ def story_healthy(facts):
                           (158, "CAN-ESM-01", "Caneca esmaltada", "caneca-esmaltada", 1400)])
     sends = []  # (event_time, event, customer)
     for day in (ts(2026, 3, 2), ts(2026, 3, 3)):
-        for start in session_starts(rng, day, 30, 7.0, 21.8):
-            evs, _ = funnel(rng, shop, start, True, "pt", pageview_share=0.3)
-            sends.extend(evs)
-        for start in session_starts(rng, day, 16, 6.5, 22.5):
-            evs, _ = funnel(rng, shop, start, False, "pt")
-            sends.extend(evs)
+        sends.extend(day_of_visits(rng, shop, day, "pt", 30, 16, (7.0, 21.8)))
     sends.sort(key=lambda s: (s[0], s[1]["event_id"]))
-
-    entries = []
-    counts = {}
-    for event_time, ev, _ in sends:
-        log_t, dur = send_timing(rng, event_time)
-        body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
-        req = request(shop.uri, shop.user_agent, body, dur)
-        resp = response("200", "OK", success_body(rng))
-        resp_t = log_t + (1 if rng.random() < 0.05 else 0)
-        entries.append((log_t, "v2", "notice", req))
-        entries.append((resp_t, "v2", "notice", resp))
-        counts[ev["event_name"]] = counts.get(ev["event_name"], 0) + 1
-    entries.sort(key=lambda e: e[0])
-
-    files = []
-    for day in ("2026-03-02", "2026-03-03"):
-        fid = "facebook_for_woocommerce-%s" % day
-        text = "".join(render(e) for e in entries if iso_wc(e[0]).startswith(day))
-        files.append(write("woocommerce/healthy-shop/%s-%s.log" % (fid, wc_file_hash("cafe-aroma", fid)), text))
+    entries, counts = plugin_entries(rng, shop, sends, late_response_share=0.05)
+    files = write_daily_logs("woocommerce/healthy-shop", "cafe-aroma", ("2026-03-02", "2026-03-03"), entries)
     facts["healthy"] = dict(files=files, counts=counts, total=len(sends), first=entries[0][0], last=entries[-1][0],
                             shop=shop)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 
-from ..formats import iso_wc, money, php_duration, php_json, render, request, response, ts, uuid4, wc_file_hash, write
+from ..formats import money, php_duration, php_json, request, response, ts, uuid4, write_daily_logs
 from ..responses import success_body
-from ..shops import Shop, funnel, hashed_pii, make_customer, session_starts
+from ..shops import funnel, hashed_pii, make_customer, session_starts, Shop
 
 
 PIXEL_QUEUED = "3318274650192837"
@@ -114,12 +114,8 @@ def story_queued_shop(facts):
     entries.append((upload_t + 1, "v2", "notice", resp))
     entries.sort(key=lambda e: e[0])
 
-    files = []
-    for day in ("2026-08-17", "2026-08-18", "2026-08-19"):
-        fid = "facebook_for_woocommerce-%s" % day
-        text = "".join(render(e) for e in entries if iso_wc(e[0]).startswith(day))
-        if text:
-            files.append(write("woocommerce/queued-shop/%s-%s.log" % (fid, wc_file_hash("lumen-candles", fid)), text))
+    files = write_daily_logs("woocommerce/queued-shop", "lumen-candles", ("2026-08-17", "2026-08-18", "2026-08-19"), entries,
+                             skip_empty=True)
     counts = {}
     for _, ev in queued:
         counts[ev["event_name"]] = counts.get(ev["event_name"], 0) + 1

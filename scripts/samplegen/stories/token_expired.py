@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 
-from ..formats import B64, fbtrace, http_date, iso_wc, php_json, pst_text, rand_str, render, request, response, ts, wc_file_hash, write
+from ..formats import B64, fbtrace, http_date, php_json, pst_text, rand_str, request, response, ts, write_daily_logs
 from ..responses import graph_error
-from ..shops import Shop, funnel, send_timing, session_starts
+from ..shops import funnel, send_timing, session_starts, Shop
 
 
 PIXEL_TOKEN = "928374651029384"
@@ -90,10 +90,7 @@ def story_token_expired(facts):
     entries.sort(key=lambda e: e[0])
 
     # v1 handler: one file per UTC day, hash = wp_hash(handle) -> identical for every day
-    fhash = wc_file_hash("hudson-valley", "facebook_for_woocommerce")
-    files = []
-    for day in ("2026-02-08", "2026-02-09", "2026-02-10", "2026-02-11"):
-        text = "".join(render(e, SITE_OFFSET_HOURS) for e in entries if iso_wc(e[0]).startswith(day))
-        files.append(write("woocommerce/token-expired-shop/facebook_for_woocommerce-%s-%s.log" % (day, fhash), text))
+    files = write_daily_logs("woocommerce/token-expired-shop", "hudson-valley", ("2026-02-08", "2026-02-09", "2026-02-10", "2026-02-11"),
+                             entries, offset_hours=SITE_OFFSET_HOURS, same_hash=True)
     facts["token"] = dict(files=files, ok=ok, fail=fail, first_fail=first_fail, last_fail=last_fail, last_ok=last_ok,
                           first=entries[0][0], last=entries[-1][0], total=len(sends), shop=shop)
