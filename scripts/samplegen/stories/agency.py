@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 
 from ..formats import ts, write_daily_logs
-from ..shops import day_of_visits, plugin_entries, Shop
+from ..shops import Shop, day_of_visits, plugin_entries
 
 
 PIXEL_AGENCY_A = "1190384756221038"

@@ -7,7 +7,7 @@ import random
 
 from ..formats import gzip_bytes, iso_wc, php_json, render, request, response, ts, uuid4, wc_file_hash, write
 from ..responses import PERSIST_ERR, success_body
-from ..shops import CRAWLER_UAS, custom_for, event, funnel, new_session, send_timing, session_starts, Shop, user_data
+from ..shops import CRAWLER_UAS, Shop, custom_for, event, funnel, new_session, send_timing, session_starts, user_data
 
 
 PIXEL_UPDATE = "1736450291837465"

@@ -9,7 +9,7 @@ import zipfile
 
 from ..formats import BASE62, fbtrace, iso_wc, php_duration, php_json, rand_str, render, request, response, ts, uuid4, wc_file_hash, write
 from ..responses import CURL28, CURL6, DA_2804003_MSG, DA_2804003_TITLE, DA_2804050_MSG, DA_2804050_TITLE, FB_ERROR_HTML, MSG_460, WC_460_LINE, graph_error, success_body
-from ..shops import CRAWLER_UAS, USER_AGENTS, custom_for, event, funnel, hashed_pii, make_customer, new_session, send_timing, session_starts, Shop, user_data
+from ..shops import CRAWLER_UAS, USER_AGENTS, Shop, custom_for, event, funnel, hashed_pii, make_customer, new_session, send_timing, session_starts, user_data
 
 
 PIXEL_EXPORT = "2049381726354810"

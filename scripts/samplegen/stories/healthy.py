@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 
 from ..formats import ts, write_daily_logs
-from ..shops import day_of_visits, plugin_entries, Shop
+from ..shops import Shop, day_of_visits, plugin_entries
 
 
-# Pixel / dataset ids, one per account.
+# Pixel / dataset id of this account.
 PIXEL_HEALTHY = "1482736450918273"
 
 

@@ -10,7 +10,7 @@ import random
 
 from ..formats import money, php_duration, php_json, request, response, ts, uuid4, write_daily_logs
 from ..responses import success_body
-from ..shops import funnel, hashed_pii, make_customer, session_starts, Shop
+from ..shops import Shop, funnel, hashed_pii, make_customer, session_starts
 
 
 PIXEL_QUEUED = "3318274650192837"

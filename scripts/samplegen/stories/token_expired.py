@@ -7,7 +7,7 @@ import random
 
 from ..formats import B64, fbtrace, http_date, php_json, pst_text, rand_str, request, response, ts, write_daily_logs
 from ..responses import graph_error
-from ..shops import funnel, send_timing, session_starts, Shop
+from ..shops import Shop, funnel, send_timing, session_starts
 
 
 PIXEL_TOKEN = "928374651029384"
