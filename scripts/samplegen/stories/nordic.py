@@ -142,9 +142,31 @@ def shopify_headers(o, topic, style, rng):
 def story_nordic(facts):
     rng = random.Random(20261005)
     orders = nordic_orders(rng)
+    files, dup_ids, outage = shopify_files(rng, orders)
+    log = SgtmLog(rng)
+    token = fake_token(rng)
+    server, browser = purchase_hits(rng, orders)
+    entries = [*browser_requests(log, browser), *page_views(log)]
+    page_view_n = len(entries) - len(browser)
+    entries += tag_requests(log, server, token)
+    noise = noise_lines(log)
+    entries += noise
+    entries.sort(key=lambda e: (e[0], e[1], e[3]["insertId"]))
+    sgtm_files = write_sgtm_files(entries, server, log.redeploy)
+    facts["nordic"] = readme_numbers(orders, server, browser)
+    facts["nordic"].update(
+        files=files, sgtm_files=sgtm_files, dup_ids=dup_ids, noise=len(noise), page_views=page_view_n, redeploy=log.redeploy,
+        token_prefix=token[:12], outage=outage)
+
+
+# ---- Shopify side -------------------------------------------------------------
+
+def shopify_files(rng, orders):
+    """The webhook deliveries of ``orders`` as the shop saved them, in a
+    different form for each period -> (files {form: (path, count)}, the ids of
+    the deliveries Shopify retried, the number of orders in the outage)."""
     base = "shopify/nordic-wool/"
     files = {}
-    # ---- Shopify side ---------------------------------------------------
     groups = {"env_raw": [], "env_obj": [], "http": [], "bare_paid": [], "rest": []}
     for o in orders:
         w = week_of(o["t"])
@@ -157,44 +179,64 @@ def story_nordic(facts):
         else:
             groups["http"].append(o)
     dup_ids = []
+
     # weeks 1-2: NDJSON envelopes written by the shop's Node webhook receiver: raw string body, Title-Case headers
-    lines, dups = [], []
-    for k, o in enumerate(groups["env_raw"]):
-        for topic in ("orders/create", "orders/paid"):
-            raw = ruby_json(o["body"])
-            hd = dict(shopify_headers(o, topic, "title", rng))
-            hd["X-Shopify-Hmac-Sha256"] = shopify_hmac(raw)
-            line = json.dumps({"headers": hd, "body": raw}, ensure_ascii=False)
-            lines.append(line)
-            if topic == "orders/create" and k in (37, 121, 250):  # 5xx from the receiver -> Shopify retried
-                dups.append((len(lines) + rng.randint(4, 20), line))
-                dup_ids.append(hd["X-Shopify-Webhook-Id"])
-    for pos, line in sorted(dups, reverse=True):
-        lines.insert(pos, line)
-    rel = base + "webhooks-2026-10-05_2026-10-18.ndjson.gz"
-    write(rel, gzip_bytes(("\n".join(lines) + "\n").encode("utf-8"), "webhooks-2026-10-05_2026-10-18.ndjson", ts(2026, 10, 19, 0, 5)))
-    files["env_raw"] = (rel, len(lines))
+    def raw_envelope(o, topic, raw):
+        hd = dict(shopify_headers(o, topic, "title", rng))
+        hd["X-Shopify-Hmac-Sha256"] = shopify_hmac(raw)
+        return json.dumps({"headers": hd, "body": raw}, ensure_ascii=False), hd["X-Shopify-Webhook-Id"]
+
     # weeks 3-4: envelopes re-serialised by a queue consumer: object body, lowercase headers as lists (HTTP/2)
+    def object_envelope(o, topic, raw):
+        hd = {}
+        for key, val in shopify_headers(o, topic, "lower", rng):
+            hd[key] = [shopify_hmac(raw) if val is None else val]
+        return json.dumps({"headers": hd, "body": o["body"]}, ensure_ascii=False), hd["x-shopify-webhook-id"][0]
+
+    files["env_raw"] = write_envelopes(rng, groups["env_raw"], raw_envelope, "orders/create", (37, 121, 250), dup_ids,
+                                       base + "webhooks-2026-10-05_2026-10-18.ndjson", ts(2026, 10, 19, 0, 5))
+    files["env_obj"] = write_envelopes(rng, groups["env_obj"], object_envelope, "orders/paid", (64, 199), dup_ids,
+                                       base + "webhooks-2026-10-19_2026-11-01.ndjson", ts(2026, 11, 2, 0, 5))
+    files.update(write_captures(rng, groups["http"], base))
+    # REST backfill of the orders whose deliveries failed during the receiver outage
+    rel = base + "orders-export-2026-10-29_2026-10-30.json"
+    write(rel, json.dumps({"orders": [o["body"] for o in groups["rest"]]}, ensure_ascii=False, indent=2) + "\n")
+    files["rest"] = (rel, len(groups["rest"]))
+    # one POS order as a single pretty-printed bare payload saved from the admin "webhook test" page
+    pos = [o for o in orders if o["kind"] == "pos"][-1]
+    rel = base + "order-%d.json" % pos["id"]
+    write(rel, json.dumps(pos["body"], ensure_ascii=False, indent=2) + "\n")
+    files["single"] = (rel, 1)
+    return files, dup_ids, len(groups["rest"])
+
+
+def write_envelopes(rng, orders, envelope, dup_topic, dup_orders, dup_ids, path, mtime):
+    """One gzipped NDJSON file of envelopes, ``orders/create`` and
+    ``orders/paid`` for each order (``envelope(order, topic, raw body)`` ->
+    (line, webhook id)).  The ``dup_topic`` delivery of the orders numbered
+    ``dup_orders`` got a 5xx from the receiver, so Shopify retried it: it
+    stands again 4-20 lines later and its id joins ``dup_ids``.
+    -> (path written, lines)."""
     lines, dups = [], []
-    for k, o in enumerate(groups["env_obj"]):
+    for k, o in enumerate(orders):
         for topic in ("orders/create", "orders/paid"):
-            raw = ruby_json(o["body"])
-            hd = {}
-            for key, val in shopify_headers(o, topic, "lower", rng):
-                hd[key] = [shopify_hmac(raw) if val is None else val]
-            line = json.dumps({"headers": hd, "body": o["body"]}, ensure_ascii=False)
+            line, webhook_id = envelope(o, topic, ruby_json(o["body"]))
             lines.append(line)
-            if topic == "orders/paid" and k in (64, 199):
+            if topic == dup_topic and k in dup_orders:
                 dups.append((len(lines) + rng.randint(4, 20), line))
-                dup_ids.append(hd["x-shopify-webhook-id"][0])
+                dup_ids.append(webhook_id)
     for pos, line in sorted(dups, reverse=True):
         lines.insert(pos, line)
-    rel = base + "webhooks-2026-10-19_2026-11-01.ndjson.gz"
-    write(rel, gzip_bytes(("\n".join(lines) + "\n").encode("utf-8"), "webhooks-2026-10-19_2026-11-01.ndjson", ts(2026, 11, 2, 0, 5)))
-    files["env_obj"] = (rel, len(lines))
-    # week 5: orders/create as raw HTTP captures (request bin), orders/paid as bare payloads from a queue dump
+    rel = path + ".gz"
+    write(rel, gzip_bytes(("\n".join(lines) + "\n").encode("utf-8"), path.rsplit("/", 1)[-1], mtime))
+    return rel, len(lines)
+
+
+def write_captures(rng, orders, base):
+    """Week 5: orders/create as raw HTTP captures (request bin), orders/paid as
+    bare payloads from a queue dump -> {form: (path, count)}."""
     caps, bare = [], []
-    for o in groups["http"]:
+    for o in orders:
         raw = ruby_json(o["body"])
         hd = shopify_headers(o, "orders/create", "lower", rng)
         head = ["POST /webhooks/shopify/orders-create HTTP/1.1", "content-type: application/json", "accept: */*",
@@ -208,48 +250,58 @@ def story_nordic(facts):
         bare.append(ruby_json(o["body"]))
     rel = base + "capture-orders-create-2026-11-02_2026-11-08.http"
     write(rel, "\n".join(caps))
-    files["http"] = (rel, len(caps))
+    out = {"http": (rel, len(caps))}
     rel = base + "queue-dump-orders-paid-2026-11-02_2026-11-08.ndjson.gz"
     write(rel, gzip_bytes(("\n".join(bare) + "\n").encode("utf-8"), "queue-dump-orders-paid-2026-11-02_2026-11-08.ndjson", ts(2026, 11, 9, 7, 30)))
-    files["bare"] = (rel, len(bare))
-    # REST backfill of the orders whose deliveries failed during the receiver outage
-    rel = base + "orders-export-2026-10-29_2026-10-30.json"
-    write(rel, json.dumps({"orders": [o["body"] for o in groups["rest"]]}, ensure_ascii=False, indent=2) + "\n")
-    files["rest"] = (rel, len(groups["rest"]))
-    # one POS order as a single pretty-printed bare payload saved from the admin "webhook test" page
-    pos = [o for o in orders if o["kind"] == "pos"][-1]
-    rel = base + "order-%d.json" % pos["id"]
-    write(rel, json.dumps(pos["body"], ensure_ascii=False, indent=2) + "\n")
-    files["single"] = (rel, 1)
+    out["bare"] = (rel, len(bare))
+    return out
 
-    # ---- sGTM side ----------------------------------------------------------
-    res_old = {"type": "cloud_run_revision", "labels": {"service_name": "server-side-tagging", "revision_name": "server-side-tagging-00031-paq",
-               "configuration_name": "server-side-tagging", "location": "europe-north1", "project_id": NORDIC_PROJECT}}
-    res_new = json.loads(json.dumps(res_old))
-    res_new["labels"]["revision_name"] = "server-side-tagging-00032-wuz"
-    redeploy = ts(2026, 10, 16, 3, 12, 0)   # nightly refresh of the sGTM image: new revision, stdout parsed as jsonPayload
-    instances = ["00bf4bf02d%s" % rand_str(rng, "0123456789abcdef", 22) for _ in range(4)]
-    token = fake_token(rng)
-    entries = []  # (t, us, kind, entry-dict)
-    seq = [0]
 
-    def iid():
-        seq[0] += 1
-        return "%08x%06x%010x" % (0x6650000 + seq[0], rng.randint(0, 0xffffff), rng.getrandbits(40))
+# ---- sGTM side ----------------------------------------------------------------
 
-    def stdout_entry(t, us, payload, as_json):
-        res = res_new if t >= redeploy else res_old
-        e = {"insertId": iid()}
+class SgtmLog:
+    """The Cloud Run service of the sGTM container: its two revisions (a
+    nightly image refresh redeploys it, and from then on stdout is parsed as
+    jsonPayload), its instances, and Cloud Logging entries of its stdout."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.res_old = {"type": "cloud_run_revision", "labels": {
+            "service_name": "server-side-tagging", "revision_name": "server-side-tagging-00031-paq",
+            "configuration_name": "server-side-tagging", "location": "europe-north1", "project_id": NORDIC_PROJECT}}
+        self.res_new = json.loads(json.dumps(self.res_old))
+        self.res_new["labels"]["revision_name"] = "server-side-tagging-00032-wuz"
+        self.redeploy = ts(2026, 10, 16, 3, 12, 0)   # nightly refresh of the sGTM image: new revision, stdout parsed as jsonPayload
+        self.instances = ["00bf4bf02d%s" % rand_str(rng, "0123456789abcdef", 22) for _ in range(4)]
+        self.seq = 0
+
+    def resource(self, t):
+        return self.res_new if t >= self.redeploy else self.res_old
+
+    def iid(self):
+        self.seq += 1
+        return "%08x%06x%010x" % (0x6650000 + self.seq, self.rng.randint(0, 0xffffff), self.rng.getrandbits(40))
+
+    def stdout_entry(self, t, us, payload, as_json):
+        rng = self.rng
+        e = {"insertId": self.iid()}
         if as_json:
             e["jsonPayload"] = payload
         else:
             e["textPayload"] = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        e.update({"resource": res, "timestamp": iso_us(t, us), "severity": "DEFAULT", "labels": {"instanceId": rng.choice(instances)},
+        e.update({"resource": self.resource(t), "timestamp": iso_us(t, us), "severity": "DEFAULT",
+                  "labels": {"instanceId": rng.choice(self.instances)},
                   "logName": "projects/%s/logs/run.googleapis.com%%2Fstdout" % NORDIC_PROJECT,
                   "receiveTimestamp": iso_ns(t, us * 1000 + rng.randint(1, 999) + 0)})
         return e
 
-    server = []   # (t, order, version)
+
+def purchase_hits(rng, orders):
+    """The GA4 purchase hit of each order's thank-you page, and the server
+    Purchase the Facebook tag sends for it (none between the tag update and
+    the fix, except for test orders) -> (server [(t, order, tag version)],
+    browser [(t, order)])."""
+    server = []
     browser = []
     for o in orders:
         if o["kind"] == "pos" or not o["hit"]:
@@ -260,7 +312,13 @@ def story_nordic(facts):
         silent = NORDIC_UPDATE <= t_hit < NORDIC_FIX and o["kind"] != "test"
         if not silent:
             server.append((t_hit, o, version))
-    # browser leg: Cloud Run request logs
+    return server, browser
+
+
+def browser_requests(log, browser):
+    """Browser leg: the Cloud Run request log entry of each purchase hit."""
+    rng = log.rng
+    entries = []
     for t_hit, o in browser:
         s = o["sess"]
         us = rng.randint(0, 999999)
@@ -274,20 +332,25 @@ def story_nordic(facts):
                    o["body"]["client_details"]["accept_language"].lower(), rng.choice(["390x844", "1920x1080", "1440x900", "412x915"]),
                    rng.randint(5, 40), t_hit - rng.randint(60, 1800), rng.randint(1, 9),
                    thank.replace(":", "%3A").replace("/", "%2F"), rng.randint(5, 900), o["id"], o["body"]["total_price"], items))
-        e = {"insertId": iid(),
+        e = {"insertId": log.iid(),
              "httpRequest": {"requestMethod": "POST", "requestUrl": url, "requestSize": str(rng.randint(900, 2400)), "status": 200,
                              "responseSize": str(rng.choice([221, 229, 412])), "userAgent": s["ua"], "remoteIp": s["ip"], "serverIp": "216.239.32.53",
                              "latency": "%.6fs" % rng.uniform(0.02, 0.3), "protocol": "HTTP/1.1"},
-             "resource": res_new if t_hit >= redeploy else res_old, "timestamp": iso_us(t_hit, us), "severity": "INFO",
-             "labels": {"instanceId": rng.choice(instances)},
+             "resource": log.resource(t_hit), "timestamp": iso_us(t_hit, us), "severity": "INFO",
+             "labels": {"instanceId": rng.choice(log.instances)},
              "logName": "projects/%s/logs/run.googleapis.com%%2Frequests" % NORDIC_PROJECT,
              "trace": "projects/%s/traces/%s" % (NORDIC_PROJECT, rand_str(rng, "0123456789abcdef", 32)),
              "receiveTimestamp": iso_ns(t_hit, us * 1000 + rng.randint(100000000, 900000000) % 1000),
              "spanId": rand_str(rng, "0123456789abcdef", 16), "traceSampled": False}
         entries.append((t_hit, us, "request", e))
-    # a few page_view hits per day (storefront pages that load the GA4 tag through sGTM; the Facebook tag ignores them)
+    return entries
+
+
+def page_views(log):
+    """A few page_view hits per day (storefront pages that load the GA4 tag
+    through sGTM; the Facebook tag ignores them), from their own seed."""
     prng = random.Random(20261006)
-    page_views = 0
+    entries = []
     for day in range(NORDIC_WEEKS * 7):
         for k in range(3):
             t_pv = NORDIC_START + day * 86400 + (prng.randint(1200, 2400) if k == 0 else prng.randint(3600, 86000))
@@ -300,14 +363,19 @@ def story_nordic(facts):
                  "httpRequest": {"requestMethod": "POST", "requestUrl": url, "requestSize": str(prng.randint(700, 1400)), "status": 200,
                                  "responseSize": "221", "userAgent": prng.choice(USER_AGENTS), "remoteIp": rand_ip(prng), "serverIp": "216.239.32.53",
                                  "latency": "%.6fs" % prng.uniform(0.02, 0.2), "protocol": "HTTP/1.1"},
-                 "resource": res_new if t_pv >= redeploy else res_old, "timestamp": iso_us(t_pv, us), "severity": "INFO",
-                 "labels": {"instanceId": prng.choice(instances)},
+                 "resource": log.resource(t_pv), "timestamp": iso_us(t_pv, us), "severity": "INFO",
+                 "labels": {"instanceId": prng.choice(log.instances)},
                  "logName": "projects/%s/logs/run.googleapis.com%%2Frequests" % NORDIC_PROJECT,
                  "trace": "projects/%s/traces/%s" % (NORDIC_PROJECT, rand_str(prng, "0123456789abcdef", 32)),
                  "receiveTimestamp": iso_ns(t_pv, us * 1000 + 417), "spanId": rand_str(prng, "0123456789abcdef", 16), "traceSampled": False}
             entries.append((t_pv, us, "request", e))
-            page_views += 1
-    # server leg: Stape Facebook tag Request/Response on stdout
+    return entries
+
+
+def tag_requests(log, server, token):
+    """Server leg: the Stape Facebook tag's Request/Response lines on stdout."""
+    rng = log.rng
+    entries = []
     for t_hit, o, version in server:
         s, c, b = o["sess"], o["cust"], o["body"]
         t_req = t_hit + rng.randint(0, 1)
@@ -341,26 +409,31 @@ def story_nordic(facts):
                                     "x-fb-request-id": "A" + rand_str(rng, B64URL, 22), "facebook-api-version": "v20.0" if version == STAPE_OLD else "v22.0"},
                 "ResponseBody": json.dumps({"events_received": 1, "messages": [], "fbtrace_id": fbtrace(rng)}, separators=(",", ":")),
                 "Message": "Pixel ID: %s" % PIXEL_NORDIC, "TraceId": trace_id}
-        as_json = t_req >= redeploy
-        entries.append((t_req, us, "tag", stdout_entry(t_req, us, req, as_json)))
-        entries.append((t_resp, us_resp, "tag", stdout_entry(t_resp, us_resp, resp, as_json)))
-    # noise: instance start-ups and sgtm/a pings
-    noise = 0
+        as_json = t_req >= log.redeploy
+        entries.append((t_req, us, "tag", log.stdout_entry(t_req, us, req, as_json)))
+        entries.append((t_resp, us_resp, "tag", log.stdout_entry(t_resp, us_resp, resp, as_json)))
+    return entries
+
+
+def noise_lines(log):
+    """Instance start-ups and sgtm/a pings on stdout."""
+    rng = log.rng
+    entries = []
     for day in range(NORDIC_WEEKS * 7):
         for _ in range(rng.randint(1, 3)):
             t = NORDIC_START + day * 86400 + rng.randint(0, 86399)
             us = rng.randint(0, 999999)
-            entries.append((t, us, "noise", stdout_entry(t, us, 'Listening on {"port":"8080"}', False)))
-            noise += 1
+            entries.append((t, us, "noise", log.stdout_entry(t, us, 'Listening on {"port":"8080"}', False)))
             t2 = t + rng.randint(2, 40)
-            entries.append((t2, us, "noise", stdout_entry(t2, us, "Sending request to https://www.googletagmanager.com/sgtm/a?id=GTM-N8W7PQ3&v=2&t=%d&s=%s" % (
+            entries.append((t2, us, "noise", log.stdout_entry(t2, us, "Sending request to https://www.googletagmanager.com/sgtm/a?id=GTM-N8W7PQ3&v=2&t=%d&s=%s" % (
                 t2 * 1000 + us // 1000, rand_str(rng, "0123456789", 10)), False)))
-            noise += 1
-    t = redeploy + 3
-    entries.append((t, 1200, "noise", stdout_entry(t, 1200, 'Listening on {"port":"8080"}', False)))
-    noise += 1
-    entries.sort(key=lambda e: (e[0], e[1], e[3]["insertId"]))
+    t = log.redeploy + 3
+    entries.append((t, 1200, "noise", log.stdout_entry(t, 1200, 'Listening on {"port":"8080"}', False)))
+    return entries
 
+
+def write_sgtm_files(entries, server, redeploy):
+    """The sGTM logs as the shop downloaded them -> [(path, entries, payload kinds or None)]."""
     # GCS sink shards: the two hours around the update and the fix, downloaded from the bucket
     # (same entries as in the gcloud exports below -- the sink and `gcloud logging read` see the same insertIds)
     last_text = [x for x in server if x[0] < redeploy][-1][0]
@@ -389,8 +462,13 @@ def story_nordic(facts):
         rel = "sgtm/" + name + ".gz"
         write(rel, gzip_bytes((json.dumps(sel, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), name, run_at))
         sgtm_files.append((rel, len(sel), None))
+    return sgtm_files
 
-    # ---- numbers for the README ---------------------------------------------------
+
+# ---- numbers for the README ---------------------------------------------------
+
+def readme_numbers(orders, server, browser):
+    """Weekly counts and the edges of the silence, for the README."""
     weeks = []
     for w in range(NORDIC_WEEKS):
         lo, hi = NORDIC_START + w * 7 * 86400, NORDIC_START + (w + 1) * 7 * 86400
@@ -410,13 +488,13 @@ def story_nordic(facts):
     first_new = [x for x in server if x[2] == STAPE_NEW][0]
     in_silence = [o for o in orders if last_srv[0] < o["t"] < first_srv[0] and o["kind"] == "web"]
     hits_silence = [1 for t, o in browser if last_srv[0] < t < first_srv[0]]
-    facts["nordic"] = dict(
-        files=files, sgtm_files=sgtm_files, weeks=weeks, orders=orders, n_orders=len(orders),
+    return dict(
+        weeks=weeks, orders=orders, n_orders=len(orders),
         n_web=sum(1 for o in orders if o["kind"] == "web"), tests=[o for o in orders if o["kind"] == "test"],
-        pos=[o for o in orders if o["kind"] == "pos"], dup_ids=dup_ids, n_server=len(server), n_browser=len(browser),
-        noise=noise, page_views=page_views, last_srv_all=server[-1][0], last_srv=last_srv, first_srv=first_srv, first_real_after=first_real_after, last_old=last_old, first_new=first_new,
-        in_silence=len(in_silence), hits_silence=len(hits_silence), redeploy=redeploy, token_prefix=token[:12],
-        outage=len(groups["rest"]), ids=(orders[0]["id"], orders[-1]["id"]),
+        pos=[o for o in orders if o["kind"] == "pos"], n_server=len(server), n_browser=len(browser),
+        last_srv_all=server[-1][0], last_srv=last_srv, first_srv=first_srv, first_real_after=first_real_after, last_old=last_old, first_new=first_new,
+        in_silence=len(in_silence), hits_silence=len(hits_silence),
+        ids=(orders[0]["id"], orders[-1]["id"]),
         numbers=(orders[0]["body"]["order_number"], orders[-1]["body"]["order_number"]),
         missing_hits=sum(1 for o in orders if o["kind"] != "pos" and not o["hit"]),
         silence_days=(first_srv[0] - last_srv[0]) / 86400.0)
