@@ -17,25 +17,53 @@ PIXEL_GRAPH = "873615209481726"
 
 def story_graph_api(facts):
     rng = random.Random(20260701)
-    px = PIXEL_GRAPH
     token_py = fake_token(rng)
     f = dict(rate=[], rejected=[], perm=[], token=[], conn=[], pii=[], ok_batches=0)
-    err17 = lambda: graph_error("(#17) User request limit reached", code=17, transient=True, trace=fbtrace(rng), transient_first=True)
-    err4 = lambda: graph_error("(#4) Application request limit reached", code=4, transient=True, trace=fbtrace(rng), transient_first=True)
-    err613 = lambda: graph_error("(#613) Calls to this api have exceeded the rate limit.", code=613, trace=fbtrace(rng))
-    err200 = lambda: graph_error("(#200) The user hasn't authorized the application to perform this action", code=200, trace=fbtrace(rng))
+    g = GraphAnswers(rng)
+    write_responses_ndjson(g, f)
+    write_capi_sender_log(g, f)
+    write_python_sdk_errors(g, f, token_py)
+    write_html_errors(f, token_py)
+    write_guzzle_log(g, f)
+    write_recovery(g, f)
+    f["token_prefix"] = token_py[:12]
+    facts["graph"] = f
 
-    def ok(n):
-        return {"events_received": n, "messages": [], "fbtrace_id": fbtrace(rng)}
 
+class GraphAnswers:
+    """The Graph API answers of this sender, every fbtrace_id from ``rng``."""
+
+    def __init__(self, rng):
+        self.rng = rng
+
+    def ok(self, n):
+        return {"events_received": n, "messages": [], "fbtrace_id": fbtrace(self.rng)}
+
+    def err17(self):
+        return graph_error("(#17) User request limit reached", code=17, transient=True, trace=fbtrace(self.rng), transient_first=True)
+
+    def err4(self):
+        return graph_error("(#4) Application request limit reached", code=4, transient=True, trace=fbtrace(self.rng), transient_first=True)
+
+    def err613(self):
+        return graph_error("(#613) Calls to this api have exceeded the rate limit.", code=613, trace=fbtrace(self.rng))
+
+    def err200(self):
+        return graph_error("(#200) The user hasn't authorized the application to perform this action", code=200, trace=fbtrace(self.rng))
+
+
+def write_responses_ndjson(g, f):
+    """graph_api/responses.ndjson: three shapes of record in one file (parts A, B, C), 2026-07-01/02."""
+    px = PIXEL_GRAPH
+    rng = g.rng
     lines = []
     # -- part A: wrapper {"ts","pixel_id","status","sent","response"} (compact), 2026-07-01 10:00-13:50
     plan = {}
-    rl = {ts(2026, 7, 1, 12, 0, 2): (400, err17), ts(2026, 7, 1, 12, 2, 5): (400, err17),
-          ts(2026, 7, 1, 12, 5, 9): (400, err17), ts(2026, 7, 1, 12, 10, 1): (403, err4),
-          ts(2026, 7, 1, 12, 12, 15): (403, err4), ts(2026, 7, 1, 12, 15, 40): (400, err17),
-          ts(2026, 7, 1, 12, 20, 3): (400, err613), ts(2026, 7, 1, 12, 25, 30): (403, err4),
-          ts(2026, 7, 1, 12, 30, 1): (400, err613)}
+    rl = {ts(2026, 7, 1, 12, 0, 2): (400, g.err17), ts(2026, 7, 1, 12, 2, 5): (400, g.err17),
+          ts(2026, 7, 1, 12, 5, 9): (400, g.err17), ts(2026, 7, 1, 12, 10, 1): (403, g.err4),
+          ts(2026, 7, 1, 12, 12, 15): (403, g.err4), ts(2026, 7, 1, 12, 15, 40): (400, g.err17),
+          ts(2026, 7, 1, 12, 20, 3): (400, g.err613), ts(2026, 7, 1, 12, 25, 30): (403, g.err4),
+          ts(2026, 7, 1, 12, 30, 1): (400, g.err613)}
     t = ts(2026, 7, 1, 10, 0, 1)
     while t < ts(2026, 7, 1, 14, 0, 0):
         plan[t] = None
@@ -48,10 +76,10 @@ def story_graph_api(facts):
     for t in sorted(plan):
         v = plan[t]
         if v is None:
-            rec = {"ts": iso_z(t), "pixel_id": px, "status": 200, "sent": 50, "response": ok(50)}
+            rec = {"ts": iso_z(t), "pixel_id": px, "status": 200, "sent": 50, "response": g.ok(50)}
             f["ok_batches"] += 1
         elif v == "short":
-            rec = {"ts": iso_z(t), "pixel_id": px, "status": 200, "sent": 50, "response": ok(48)}
+            rec = {"ts": iso_z(t), "pixel_id": px, "status": 200, "sent": 50, "response": g.ok(48)}
             f["rejected"].append((t, "events_received 48 of 50 (responses.ndjson)"))
         else:
             status, mk = v
@@ -61,21 +89,25 @@ def story_graph_api(facts):
         lines.append(json.dumps(rec, separators=(",", ":")))
     # -- part B: bare bodies pasted without any timestamp
     for n in (50, 50, 50, 37, 50):
-        lines.append(json.dumps(ok(n), separators=(",", ":")))
+        lines.append(json.dumps(g.ok(n), separators=(",", ":")))
     # -- part C: wrapper {"timestamp": <unix>, "body": {...}} (python json.dumps defaults)
     t = ts(2026, 7, 1, 14, 0, 3)
     while t < ts(2026, 7, 2, 20, 10, 0):
         if t >= ts(2026, 7, 2, 16, 30, 0):
-            body = err200()
+            body = g.err200()
             f["perm"].append((t, "code 200 (responses.ndjson)"))
         else:
-            body = ok(50)
+            body = g.ok(50)
             f["ok_batches"] += 1
         lines.append(json.dumps({"timestamp": t, "body": body}))
         t += 1800 + rng.randint(0, 5)
     write("graph_api/responses.ndjson", "\n".join(lines) + "\n")
 
-    # -- capi-sender.log: "<ISO ms> <json>", realtime sender, 2026-07-02 08:00-19:00
+
+def write_capi_sender_log(g, f):
+    """graph_api/capi-sender.log: ``<ISO ms> <json>`` lines of a realtime sender."""
+    # capi-sender.log: "<ISO ms> <json>", realtime sender, 2026-07-02 08:00-19:00
+    rng = g.rng
     out = []
     t = ts(2026, 7, 2, 8, 0, 1)
     specials = {ts(2026, 7, 2, 10, 42, 17): "2804003", ts(2026, 7, 2, 13, 5, 44): "17"}
@@ -85,10 +117,10 @@ def story_graph_api(facts):
         ms = 123 if first_line else rng.randint(0, 999)
         first_line = False
         if t >= perm_start:
-            body = err200()
+            body = g.err200()
             f["perm"].append((t, "code 200 (capi-sender.log)"))
         else:
-            body = ok(3 if t == ts(2026, 7, 2, 8, 0, 1) else rng.choice([1, 1, 1, 2, 2, 3, 4, 5]))
+            body = g.ok(3 if t == ts(2026, 7, 2, 8, 0, 1) else rng.choice([1, 1, 1, 2, 2, 3, 4, 5]))
         out.append("%s %s" % (iso_ms(t, ms), json.dumps(body, separators=(",", ":"))))
         nxt = t + rng.randint(150, 560)
         if t < perm_start < nxt:
@@ -100,13 +132,19 @@ def story_graph_api(facts):
                                     title="Event Timestamp Too Old", msg=MSG_2804003, trace=fbtrace(rng))
                     f["rejected"].append((st, "code 100/2804003 (capi-sender.log)"))
                 else:
-                    b = err17()
+                    b = g.err17()
                     f["rate"].append((st, "code 17 (capi-sender.log)"))
                 out.append("%s %s" % (iso_ms(st, rng.randint(0, 999)), json.dumps(b, separators=(",", ":"))))
         t = nxt
     write("graph_api/capi-sender.log", "\n".join(out) + "\n")
 
-    # -- python-sdk-errors.log: facebook_business FacebookRequestError blocks, 2026-07-03
+
+def write_python_sdk_errors(g, f, token_py):
+    """graph_api/python-sdk-errors.log: the Python SDK's FacebookRequestError blocks."""
+    # python-sdk-errors.log: facebook_business FacebookRequestError blocks, 2026-07-03
+    px = PIXEL_GRAPH
+    rng = g.rng
+
     def sdk_block(when, ms, status, body, ev):
         params = {"data": json.dumps([ev]), "access_token": token_py}
         text = ("\n\n"
@@ -167,7 +205,11 @@ def story_graph_api(facts):
     f["token"].append((w4, "code 190/460 (python-sdk-errors.log)"))
     write("graph_api/python-sdk-errors.log", "".join(log))
 
-    # -- graph-5xx.html.log: HTML error pages captured by the sender, 2026-07-04 02:13
+
+def write_html_errors(f, token_py):
+    """graph_api/graph-5xx.html.log: HTML error pages captured by the sender."""
+    # graph-5xx.html.log: HTML error pages captured by the sender, 2026-07-04 02:13
+    px = PIXEL_GRAPH
     cap = []
     for when, status in ((ts(2026, 7, 4, 2, 13, 55), "502 Bad Gateway"), (ts(2026, 7, 4, 2, 14, 31), "500 Internal Server Error")):
         cap.append("%s POST https://graph.facebook.com/v25.0/%s/events?access_token=%s -> HTTP %s (content-type: text/html; charset=\"utf-8\", %d bytes)\n%s\n\n"
@@ -175,7 +217,13 @@ def story_graph_api(facts):
         f["conn"].append((when, "HTTP %s HTML page (graph-5xx.html.log)" % status.split()[0]))
     write("graph_api/graph-5xx.html.log", "".join(cap))
 
-    # -- guzzle.log: OpenCart "Facebook Business Extension" (Guzzle truncates bodies at 120 chars)
+
+def write_guzzle_log(g, f):
+    """graph_api/guzzle.log: OpenCart's extension, Guzzle's 120-character summaries."""
+    # guzzle.log: OpenCart "Facebook Business Extension" (Guzzle truncates bodies at 120 chars)
+    px = PIXEL_GRAPH
+    rng = g.rng
+
     def summary(body):
         s = php_json(body).replace("\\/", "/")
         return s[:120] + " (truncated...)" if len(s) > 120 else s
@@ -184,31 +232,34 @@ def story_graph_api(facts):
         d = utc(t)
         return "%s %d:%s" % (d.strftime("%Y-%m-%d"), d.hour, d.strftime("%M:%S"))  # date('Y-m-d G:i:s')
 
-    g = []
+    out = []
     uri10 = "https://graph.facebook.com/v10.0/%s/events" % px
     t500 = ts(2026, 7, 4, 2, 14, 2)
     f["guzzle_500_summary"] = summary(graph_error("An unexpected error has occurred. Please retry your request later.",
                                                  code=2, transient=True, trace=fbtrace(rng), transient_first=True))
-    g.append("%s - Facebook Business Extension :: Fail to send server event! Error Message: Server error: `POST %s` resulted in a "
-             "`500 Internal Server Error` response:\n%s\n\n" % (oc_time(t500), uri10, f["guzzle_500_summary"]))
+    out.append("%s - Facebook Business Extension :: Fail to send server event! Error Message: Server error: `POST %s` resulted in a "
+               "`500 Internal Server Error` response:\n%s\n\n" % (oc_time(t500), uri10, f["guzzle_500_summary"]))
     f["conn"].append((t500, "HTTP 500 code 2 (guzzle.log)"))
-    g.append("%s - PHP Notice:  Undefined index: fbp in /var/www/opencart/catalog/controller/extension/module/facebook_business.php on line 412\n"
-             % oc_time(ts(2026, 7, 4, 9, 12, 1)))
+    out.append("%s - PHP Notice:  Undefined index: fbp in /var/www/opencart/catalog/controller/extension/module/facebook_business.php on line 412\n"
+               % oc_time(ts(2026, 7, 4, 9, 12, 1)))
     for when in (ts(2026, 7, 4, 11, 4, 43), ts(2026, 7, 4, 11, 31, 9), ts(2026, 7, 4, 14, 52, 30)):
-        g.append("%s - Facebook Business Extension :: Fail to send server event! Error Message: Client error: `POST %s` resulted in a "
-                 "`400 Bad Request` response:\n%s\n\n"
-                 % (oc_time(when), uri10, summary(graph_error("Invalid parameter", code=100, subcode=2804014, transient=False,
-                                                              trace=fbtrace(rng)))))
+        out.append("%s - Facebook Business Extension :: Fail to send server event! Error Message: Client error: `POST %s` resulted in a "
+                   "`400 Bad Request` response:\n%s\n\n"
+                   % (oc_time(when), uri10, summary(graph_error("Invalid parameter", code=100, subcode=2804014, transient=False,
+                                                                trace=fbtrace(rng)))))
         f["rejected"].append((when, "code 100/2804014 (guzzle.log)"))
-    write("graph_api/guzzle.log", "".join(g))
+    write("graph_api/guzzle.log", "".join(out))
 
-    # -- responses.json.gz: pretty JSON array of wrapped responses, 2026-07-05 recovery with a new token
+
+def write_recovery(g, f):
+    """graph_api/responses.json.gz: the recovery with a new token."""
+    # responses.json.gz: pretty JSON array of wrapped responses, 2026-07-05 recovery with a new token
+    px = PIXEL_GRAPH
+    rng = g.rng
     arr = []
     t = ts(2026, 7, 5, 9, 0, 2)
     while t < ts(2026, 7, 5, 11, 0, 0):
-        arr.append({"ts": iso_z(t), "pixel_id": px, "status": 200, "sent": 50, "response": ok(50)})
+        arr.append({"ts": iso_z(t), "pixel_id": px, "status": 200, "sent": 50, "response": g.ok(50)})
         t += 600 + rng.randint(0, 3)
     f["recovery"] = (ts(2026, 7, 5, 9, 0, 2), t - 600, len(arr))
     write("graph_api/responses.json.gz", gzip_bytes((json.dumps(arr, indent=2) + "\n").encode(), "responses.json", ts(2026, 7, 5, 11, 0, 0)))
-    f["token_prefix"] = token_py[:12]
-    facts["graph"] = f
