@@ -82,43 +82,48 @@ def _response_entry(rng: random.Random, t: datetime) -> str:
     return woo_entry(at, response(200, "OK", php_json({"events_received": 1, "messages": [], "fbtrace_id": trace})))
 
 
+def _write_until(path: Path, size: int, make, flush_every: int) -> None:
+    """Write ``make(1)``, ``make(2)``, ... to ``path`` until ``size`` characters
+    are written, ``flush_every`` texts at a time."""
+    written = k = 0
+    buf: list[str] = []
+    with open(path, "w") as fh:
+        while written < size:
+            k += 1
+            text = make(k)
+            buf.append(text)
+            written += len(text)
+            if len(buf) >= flush_every:
+                fh.write("".join(buf))
+                buf.clear()
+        fh.write("".join(buf))
+
+
 def generate(out: Path, size_mb: int, seed: int = 7) -> int:
     """Write ~size_mb of input under ``out``; return the byte count."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     target = size_mb * 1024 * 1024
     woo_target = int(target * 0.9)
-    written = 0
-    t = datetime(2026, 3, 1, tzinfo=UTC)
-    order = 1000
-    with open(out / "facebook_for_woocommerce-2026-03-01-5f1d0c2b7a9e4d3f8c6b1a0e9d8c7b6a.log", "w") as fh:
-        buf: list[str] = []
-        while written < woo_target:
-            t += timedelta(seconds=rng.randint(1, 20))
-            order += 1
-            pixel = PIXELS[order % len(PIXELS)]
-            chunk = _request_entry(rng, t, pixel, order) + _response_entry(rng, t + timedelta(seconds=1))
-            buf.append(chunk)
-            written += len(chunk)
-            if len(buf) >= 2000:
-                fh.write("".join(buf))
-                buf.clear()
-        fh.write("".join(buf))
-    with open(out / "graph-responses.ndjson", "w") as fh:
-        g = 0
-        lines = []
-        while g < target - woo_target:
-            t += timedelta(seconds=rng.randint(1, 10))
-            body = {"events_received": 50, "messages": [], "fbtrace_id": "A" + str(rng.getrandbits(64))}
-            if rng.random() < 0.01:
-                body = {"error": {"message": "(#17) User request limit reached", "type": "OAuthException", "code": 17, "is_transient": True, "fbtrace_id": "B" + str(rng.getrandbits(64))}}
-            line = json.dumps({"ts": t.isoformat().replace("+00:00", "Z"), "pixel_id": PIXELS[0], "status": 200 if "events_received" in body else 400, "sent": 50, "response": body}) + "\n"
-            lines.append(line)
-            g += len(line)
-            if len(lines) >= 5000:
-                fh.write("".join(lines))
-                lines.clear()
-        fh.write("".join(lines))
+    clock = [datetime(2026, 3, 1, tzinfo=UTC)]  # one timeline: the Graph responses follow the WooCommerce log
+
+    def tick(max_s: int) -> datetime:
+        clock[0] += timedelta(seconds=rng.randint(1, max_s))
+        return clock[0]
+
+    def exchange(k: int) -> str:
+        t, order = tick(20), 1000 + k
+        return _request_entry(rng, t, PIXELS[order % len(PIXELS)], order) + _response_entry(rng, t + timedelta(seconds=1))
+
+    def graph_line(_: int) -> str:
+        t = tick(10)
+        body = {"events_received": 50, "messages": [], "fbtrace_id": "A" + str(rng.getrandbits(64))}
+        if rng.random() < 0.01:
+            body = {"error": {"message": "(#17) User request limit reached", "type": "OAuthException", "code": 17, "is_transient": True, "fbtrace_id": "B" + str(rng.getrandbits(64))}}
+        return json.dumps({"ts": t.isoformat().replace("+00:00", "Z"), "pixel_id": PIXELS[0], "status": 200 if "events_received" in body else 400, "sent": 50, "response": body}) + "\n"
+
+    _write_until(out / "facebook_for_woocommerce-2026-03-01-5f1d0c2b7a9e4d3f8c6b1a0e9d8c7b6a.log", woo_target, exchange, 2000)
+    _write_until(out / "graph-responses.ndjson", target - woo_target, graph_line, 5000)
     return sum(p.stat().st_size for p in out.iterdir())
 
 
