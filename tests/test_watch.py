@@ -233,6 +233,14 @@ def test_partial_line_is_not_parsed_before_its_newline(tmp_path, watch, wc_log):
     assert w.tailer.stats.lines == 10
 
 
+def _each_alerted_once(w, sink, prefix: str) -> None:
+    """Pixels prefix+1..3 each wrote one token error (10 lines): all read, one alert each."""
+    for pixel in (prefix + "2", prefix + "3"):
+        wait_for(lambda p=pixel: token_alerts(sink, p), what=f"alert for {pixel}")
+    wait_for(lambda: w.tailer.stats.lines == 30, what="30 lines read")
+    assert [len(token_alerts(sink, prefix + n)) for n in "123"] == [1, 1, 1]
+
+
 def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
     path = wc_log
     logs = path.parent
@@ -243,10 +251,7 @@ def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
     os.rename(path, rotated)  # WooCommerce's size rotation: rename, then a new file under the old name
     append(rotated, exchange("500000000000002", error=True))  # a late write to the old handle
     append(path, exchange("500000000000003", error=True))
-    for pixel in ("500000000000002", "500000000000003"):
-        wait_for(lambda p=pixel: token_alerts(sink, p), what=f"alert for {pixel}")
-    wait_for(lambda: w.tailer.stats.lines == 30, what="30 lines read")
-    assert [len(token_alerts(sink, p)) for p in ("500000000000001", "500000000000002", "500000000000003")] == [1, 1, 1]
+    _each_alerted_once(w, sink, "50000000000000")
     late = token_alerts(sink, "500000000000002")[0]
     assert late["evidence"][0]["file"] == str(rotated)
     assert w.tailer.stats.rotations >= 1
@@ -265,10 +270,7 @@ def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch, wc_log):
     with open(path, "r+b") as fh:
         fh.truncate(0)
     append(path, exchange("600000000000003", error=True))
-    for pixel in ("600000000000002", "600000000000003"):
-        wait_for(lambda p=pixel: token_alerts(sink, p), what=f"alert for {pixel}")
-    wait_for(lambda: w.tailer.stats.lines == 30, what="30 lines read")
-    assert [len(token_alerts(sink, p)) for p in ("600000000000001", "600000000000002", "600000000000003")] == [1, 1, 1]
+    _each_alerted_once(w, sink, "60000000000000")
     assert w.tailer.stats.truncations >= 1
 
 
