@@ -241,12 +241,18 @@ def _each_alerted_once(w, sink, prefix: str) -> None:
     assert [len(token_alerts(sink, prefix + n)) for n in "123"] == [1, 1, 1]
 
 
+def _alerted_before_rotation(watch, path: Path, prefix: str):
+    """Watch the log's folder until pixel prefix+1's token error has raised its alert."""
+    w, sink = watch([path.parent])
+    append(path, exchange(prefix + "1", error=True))
+    wait_for(lambda: token_alerts(sink, prefix + "1"), what="alert before rotation")
+    return w, sink
+
+
 def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
     path = wc_log
     logs = path.parent
-    w, sink = watch([logs])
-    append(path, exchange("500000000000001", error=True))
-    wait_for(lambda: token_alerts(sink, "500000000000001"), what="alert before rotation")
+    w, sink = _alerted_before_rotation(watch, path, "50000000000000")
     rotated = logs / path.name.replace("facebook_for_woocommerce-", "facebook_for_woocommerce.0-")
     os.rename(path, rotated)  # WooCommerce's size rotation: rename, then a new file under the old name
     append(rotated, exchange("500000000000002", error=True))  # a late write to the old handle
@@ -259,10 +265,7 @@ def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
 
 def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch, wc_log):
     path = wc_log
-    logs = path.parent
-    w, sink = watch([logs])
-    append(path, exchange("600000000000001", error=True))
-    wait_for(lambda: token_alerts(sink, "600000000000001"), what="first alert")
+    w, sink = _alerted_before_rotation(watch, path, "60000000000000")
     # logrotate copytruncate: lines written right before the copy may never be read from the original
     append(path, exchange("600000000000002", error=True))
     copy = Path(str(path) + ".1")
