@@ -27,8 +27,25 @@ def story_export_zip(facts):
                           (213, None, "Hørviskestykke 2 stk.", "hoerviskestykke-2-stk", 8900),
                           (218, None, "Skærebræt i egetræ", "skaerebraet-i-egetrae", 34900),
                           (222, None, "Stentøjskrus Ø9", "stentoejskrus-oe9", 12900)])
-    outage = (ts(2026, 6, 9, 12, 58, 0), ts(2026, 6, 9, 13, 16, 0))
     invalid_at = ts(2026, 6, 10, 19, 42, 7)
+    sends = visits(rng, shop, invalid_at)
+    log = PluginLog(rng, shop)
+    for event_time, ev, _ in sends:
+        log_t, dur = send_timing(rng, event_time)
+        log.exchange(log_t, ev, "200", "OK", success_body(rng), dur)
+    conn = connectivity_incident(log)
+    special = special_events(log, invalid_at)
+    other_plugin_lines(log.entries)
+    log.entries.sort(key=lambda e: e[0])
+    zpath, members = write_export_zip(log.entries)
+    n_ok = len(sends) + 1  # + the clear-PII Purchase
+    facts["export"] = dict(file=zpath, members=members, conn=conn, invalid_at=invalid_at, n_ok=n_ok,
+                           first=log.entries[0][0], last=ts(2026, 6, 10, 21, 47, 13), shop=shop, **special)
+
+
+def visits(rng, shop, invalid_at):
+    """Two days of sessions, none during the connectivity outage nor after the token died."""
+    outage = (ts(2026, 6, 9, 12, 58, 0), ts(2026, 6, 9, 13, 16, 0))
     sends = []
     for d in (9, 10):
         day = ts(2026, 6, d)
@@ -39,28 +56,34 @@ def story_export_zip(facts):
                 evs, _ = funnel(rng, shop, start, purchase, "dk", pageview_share=0.3)
                 sends.extend(evs)
     sends.sort(key=lambda s: (s[0], s[1]["event_id"]))
+    return sends
 
-    entries = []
-    conn = []      # connectivity failures (time, kind)
-    rejected = []  # (time, subcode)
 
-    def exchange(log_t, ev, code, reason, resp_body, dur=None, pre=None, post=None):
-        dur = dur or send_timing(rng, log_t)[1]
+class PluginLog:
+    """The entries plugin 3.7.1 writes, in the order it writes them."""
+
+    def __init__(self, rng, shop):
+        self.rng, self.shop, self.entries = rng, shop, []
+
+    def exchange(self, log_t, ev, code, reason, resp_body, dur=None, pre=None, post=None):
+        """One send: ``pre`` line, Request, Response, ``post`` line."""
+        shop = self.shop
+        dur = dur or send_timing(self.rng, log_t)[1]
         body = php_json({"data": [ev], "partner_agent": shop.partner_agent})
         req = request(shop.uri, shop.user_agent, body, dur)
         resp = response(code, reason, resp_body)
         if pre:
-            entries.append((log_t, "v2", "notice", pre))
-        entries.append((log_t, "v2", "notice", req))
-        entries.append((log_t, "v2", "notice", resp))
+            self.entries.append((log_t, "v2", "notice", pre))
+        self.entries.append((log_t, "v2", "notice", req))
+        self.entries.append((log_t, "v2", "notice", resp))
         if post:
-            entries.append((log_t, "v2", "notice", post))
+            self.entries.append((log_t, "v2", "notice", post))
 
-    for event_time, ev, _ in sends:
-        log_t, dur = send_timing(rng, event_time)
-        exchange(log_t, ev, "200", "OK", success_body(rng), dur)
 
-    # --- 2026-06-09 13:00 connectivity incident (timeouts, DNS, 503 HTML)
+def connectivity_incident(log):
+    """2026-06-09 13:00: timeouts, DNS failures, a 503 HTML page -> [(time, kind)]."""
+    rng, shop = log.rng, log.shop
+    conn = []  # connectivity failures (time, kind)
     incident = [(ts(2026, 6, 9, 13, 2, 11), "curl28"), (ts(2026, 6, 9, 13, 4, 40), "curl6"),
                 (ts(2026, 6, 9, 13, 5, 2), "curl6"), (ts(2026, 6, 9, 13, 7, 55), "curl28"),
                 (ts(2026, 6, 9, 13, 9, 31), "http503"), (ts(2026, 6, 9, 13, 12, 20), "curl28")]
@@ -72,25 +95,31 @@ def story_export_zip(facts):
         url = shop.product_url(p) if name != "PageView" else shop.domain + "/"
         if kind == "curl28":
             ev = event(name, t_fail - 5, uuid4(rng), url, custom, user_data(sess))
-            exchange(t_fail, ev, None, None, None, dur=php_duration(5.0 + rng.uniform(0.0005, 0.004)),
-                     post="Could not send Pixel event: " + CURL28)
+            log.exchange(t_fail, ev, None, None, None, dur=php_duration(5.0 + rng.uniform(0.0005, 0.004)),
+                         post="Could not send Pixel event: " + CURL28)
         elif kind == "curl6":
             ev = event(name, t_fail, uuid4(rng), url, custom, user_data(sess))
-            exchange(t_fail, ev, None, None, None, dur=php_duration(rng.uniform(0.012, 0.06)),
-                     post="Could not send Pixel event: " + CURL6)
+            log.exchange(t_fail, ev, None, None, None, dur=php_duration(rng.uniform(0.012, 0.06)),
+                         post="Could not send Pixel event: " + CURL6)
         else:
             ev = event(name, t_fail - 1, uuid4(rng), url, custom, user_data(sess))
-            exchange(t_fail, ev, "503", "Service Unavailable", FB_ERROR_HTML, dur=php_duration(rng.uniform(0.9, 1.4)))
+            log.exchange(t_fail, ev, "503", "Service Unavailable", FB_ERROR_HTML, dur=php_duration(rng.uniform(0.9, 1.4)))
         conn.append((t_fail, kind))
+    return conn
 
+
+def special_events(log, invalid_at):
+    """The sends the README tells one by one -> the facts it needs about them."""
+    rng, shop = log.rng, log.shop
+    rejected = []  # (time, subcode)
     # --- 2026-06-09 16:40 event with almost no customer information -> 2804050 (Danish locale)
     t_x = ts(2026, 6, 9, 16, 40, 18)
     p = shop.products[1]
     ev = event("ViewContent", t_x, uuid4(rng), shop.product_url(p) + "?utm_source=newsletter",
                custom_for(shop, "ViewContent", [(p, 1)]), {"client_ip_address": "192.0.2.15"})
-    exchange(t_x, ev, "400", "Bad Request",
-             php_json(graph_error("Invalid parameter", code=100, subcode=2804050, transient=False,
-                                  title=DA_2804050_TITLE, msg=DA_2804050_MSG, trace="Asu2mk752HZ0oT07IksFAwN")))
+    log.exchange(t_x, ev, "400", "Bad Request",
+                 php_json(graph_error("Invalid parameter", code=100, subcode=2804050, transient=False,
+                                      title=DA_2804050_TITLE, msg=DA_2804050_MSG, trace="Asu2mk752HZ0oT07IksFAwN")))
     rejected.append((t_x, 2804050))
 
     # --- 2026-06-10 09:20 Purchase carrying clear-text e-mail and phone (200 OK, accepted)
@@ -107,7 +136,7 @@ def story_export_zip(facts):
     shop.next_order += 1
     ev = event("Purchase", t_p - 1, uuid4(rng), "%s%s%d/?key=wc_order_%s" % (shop.domain, shop.received_path, oid, rand_str(rng, BASE62, 13)),
                custom_for(shop, "Purchase", cart, oid, 0), user_data(sess, pii))
-    exchange(t_p, ev, "200", "OK", success_body(rng))
+    log.exchange(t_p, ev, "200", "OK", success_body(rng))
     pii_event = (t_p, oid)
 
     # --- 2026-06-10 11:45 Purchase re-sent from wp-admin for a 9-day-old order -> 2804003
@@ -118,26 +147,32 @@ def story_export_zip(facts):
     oid_old = 5087
     ev = event("Purchase", old_order_time, uuid4(rng), "%s/wp-admin/post.php?post=%d&action=edit" % (shop.domain, oid_old),
                custom_for(shop, "Purchase", [(shop.products[4], 1)], oid_old, shop.shipping), user_data(admin, hashed_pii(cust)))
-    exchange(t_o, ev, "400", "Bad Request",
-             php_json(graph_error("Invalid parameter", code=100, subcode=2804003, transient=False,
-                                  title=DA_2804003_TITLE, msg=DA_2804003_MSG, trace=fbtrace(rng))))
+    log.exchange(t_o, ev, "400", "Bad Request",
+                 php_json(graph_error("Invalid parameter", code=100, subcode=2804003, transient=False,
+                                      title=DA_2804003_TITLE, msg=DA_2804003_MSG, trace=fbtrace(rng))))
     rejected.append((t_o, 2804003))
 
     # --- 2026-06-10 19:42 token invalidated (password changed); 3.7.1 logs the line first
     sess = new_session(rng, shop, invalid_at - 200)
     p = shop.products[3]
     ev = event("AddToCart", invalid_at, uuid4(rng), shop.product_url(p), custom_for(shop, "AddToCart", [(p, 1)]), user_data(sess))
-    exchange(invalid_at, ev, "400", "Bad Request",
-             php_json(graph_error(MSG_460, code=190, subcode=460, trace=fbtrace(rng))), pre=WC_460_LINE)
+    log.exchange(invalid_at, ev, "400", "Bad Request",
+                 php_json(graph_error(MSG_460, code=190, subcode=460, trace=fbtrace(rng))), pre=WC_460_LINE)
 
-    # --- other plugin lines, incl. two pasted from the admin viewer (mixed-case level)
+    return dict(rejected=rejected, pii_event=pii_event, old_order_time=old_order_time, t_2804050=t_x)
+
+
+def other_plugin_lines(entries):
+    """Other plugin lines, incl. two pasted from the admin viewer (mixed-case level)."""
     entries.append((ts(2026, 6, 9, 10, 14, 5), "viewer", "error", "Bad response from Meta logging APIs : []"))
     entries.append((ts(2026, 6, 10, 7, 31, 18), "viewer", "notice", "Blocked CAPI event for crawler: " + CRAWLER_UAS[2]))
     for t_c, ua in ((ts(2026, 6, 9, 4, 12, 51), CRAWLER_UAS[0]), (ts(2026, 6, 9, 19, 3, 27), CRAWLER_UAS[3]),
                     (ts(2026, 6, 10, 20, 15, 40), CRAWLER_UAS[4]), (ts(2026, 6, 10, 21, 3, 9), CRAWLER_UAS[0])):
         entries.append((t_c, "v2", "notice", "Blocked CAPI event for crawler: " + ua))
-    entries.sort(key=lambda e: e[0])
 
+
+def write_export_zip(entries):
+    """WooCommerce's "export logs" ZIP of the two days -> (path, [(member, bytes)])."""
     # ---- file 1 (2026-06-09): CRLF line endings, a NUL/garbage line and a cp1252 byte
     day1 = [e for e in entries if iso_wc(e[0]).startswith("2026-06-09")]
     latin1_t = ts(2026, 6, 9, 17, 26, 44)
@@ -165,8 +200,4 @@ def story_export_zip(facts):
             zi.create_system = 3
             zi.external_attr = 0o100644 << 16
             zf.writestr(zi, data)
-    zpath = write("woocommerce/export-woocommerce_logs_2026-06-11_09-30-00.zip", buf.getvalue())
-    n_ok = len(sends) + 1  # + the clear-PII Purchase
-    facts["export"] = dict(file=zpath, members=[(n1, len(data1)), (n2, len(data2))], conn=conn, rejected=rejected,
-                           invalid_at=invalid_at, pii_event=pii_event, n_ok=n_ok, old_order_time=old_order_time,
-                           first=entries[0][0], last=ts(2026, 6, 10, 21, 47, 13), shop=shop, t_2804050=t_x)
+    return write("woocommerce/export-woocommerce_logs_2026-06-11_09-30-00.zip", buf.getvalue()), [(n1, len(data1)), (n2, len(data2))]
