@@ -12,6 +12,8 @@ from .responses import success_body
 # people, devices, products
 # --------------------------------------------------------------------------
 
+# The browsers of the samples, with their weights; benchmarks/bench_archives.py draws from the same
+# table (a change here changes its inputs too).
 USER_AGENTS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_3_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3.1 Mobile/15E148 Safari/604.1",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/476.0.0.40.103;FBBV/652398716;FBDV/iPhone13,2;FBMD/iPhone;FBSN/iOS;FBSV/17.6.1;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5;FBRV/654129004]",
