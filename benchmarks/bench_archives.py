@@ -97,6 +97,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.testing.woocommerce_log import entry as woo_entry
+from auditor.testing.woocommerce_log import php_json, request, response
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from samplegen.shops import UA_WEIGHTS, USER_AGENTS  # noqa: E402 - the sample logs' browsers, one table for both
+
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
 SHAPES = ("sgtm", "shopify", "mixed", "woo1g")
@@ -105,19 +111,7 @@ SHAPES = ("sgtm", "shopify", "mixed", "woo1g")
 # fast deterministic random helpers
 # --------------------------------------------------------------------------
 
-USER_AGENTS = [
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_3_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3.1 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/476.0.0.40.103;FBBV/652398716;FBDV/iPhone13,2;FBMD/iPhone;FBSN/iOS;FBSV/17.6.1;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5;FBRV/654129004]",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/22B83 Instagram 361.0.0.35.82 (iPhone14,5; iOS 18_1; en_US; en; scale=3.00; 1170x2532; 675637451)",
-    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/27.0 Chrome/125.0.0.0 Mobile Safari/537.36",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/AP2A.240905.003; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/129.0.6668.100 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/484.0.0.63.83;]",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/133.0.0.0 Safari/537.36 Edg/133.0.0.0",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:136.0) Gecko/20100101 Firefox/136.0",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3 Safari/605.1.15",
-]
-UA_CUM = list(itertools.accumulate([22, 12, 10, 14, 8, 6, 12, 5, 4, 7]))
+UA_CUM = list(itertools.accumulate(UA_WEIGHTS))
 
 LOCALES = {
     "dk": dict(first=["Mette", "Lars", "Sofie", "Mads", "Ida", "Frederik", "Emma", "Rasmus", "Freja", "Anders", "Karen", "Søren"],
@@ -152,18 +146,9 @@ def sha(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def php_json(obj) -> str:
-    """json_encode() defaults: compact, \\uXXXX for non-ASCII, '/' escaped."""
-    return json.dumps(obj, separators=(",", ":")).replace("/", "\\/")
-
-
 def ruby_json(obj) -> str:
     """Shopify's raw webhook body: compact, UTF-8, '/' escaped."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("/", "\\/")
-
-
-def iso_wc(t: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
 
 
 def iso_us(t: int, us: int) -> str:
@@ -742,6 +727,9 @@ def gen_shopify(out: Path, scale: float, seed: int) -> dict:
 # WooCommerce: Meta for WooCommerce debug logs (WC file handler v2)
 # --------------------------------------------------------------------------
 
+CURL_TIMEOUT = "cURL error 28: Operation timed out after 5001 milliseconds with 0 bytes received"
+
+
 class WooShop:
     def __init__(self, rng: R, slug: str, domain: str, currency: str, locale: str, plugin: str, wc: str, legacy: bool):
         self.rng, self.slug, self.domain, self.currency = rng, slug, domain, currency
@@ -813,24 +801,22 @@ class WooShop:
         rng = self.rng
         dur = rng.uniform(0.19, 0.92) if rng.random() < 0.93 else rng.uniform(1.1, 2.6)
         t = event_time + int(rng.uniform(0.0, 1.6) + dur)
-        sfx = ' CONTEXT: {"_legacy":true}\n' if self.legacy else ""
-        hdr = iso_wc(t)
-        req = ("%s NOTICE Request\nmethod: POST\nuri: https://graph.facebook.com/%s/%s/events\nuser-agent: %s\nbody: %s\nduration: %ss\n%s"
-               % (hdr, self.graph, self.pixel, self.ua, php_json({"data": [ev], "partner_agent": self.partner}),
-                  ("%.5f" % dur).rstrip("0").rstrip("."), sfx))
+        style = "v2legacy" if self.legacy else "v2"  # plugin 3.4.x: every Request/Response gets the CONTEXT line
+        req = woo_entry(t, request("https://graph.facebook.com/%s/%s/events" % (self.graph, self.pixel), self.ua,
+                                   php_json({"data": [ev], "partner_agent": self.partner}), dur), style=style)
         expired = self.token_expired_from is not None and t >= self.token_expired_from
         if expired or rng.random() < self.err_rate:
             kind = "token" if expired else rng.choice(["params", "params", "old", "rate", "timeout", "timeout"])
             if kind == "timeout":
-                return req + ("%s NOTICE Response\ncode: \nmessage: \nbody: \n%s%s NOTICE Could not send Pixel event: cURL error 28: "
-                              "Operation timed out after 5001 milliseconds with 0 bytes received\n" % (hdr, sfx, hdr))
+                return (req + woo_entry(t, response("", "", "", trim=False), style=style)
+                        + woo_entry(t, "Could not send Pixel event: " + CURL_TIMEOUT))
             status, body = graph_error(rng, kind, t)
-            out = req + "%s NOTICE Response\ncode: %d\nmessage: Bad Request\nbody: %s\n%s" % (hdr, status, php_json(body), sfx)
+            out = req + woo_entry(t, response(status, "Bad Request", php_json(body)), style=style)
             if kind == "token":
-                out += "%s NOTICE Could not send Pixel event: OAuthException: %s\n" % (hdr, body["error"]["message"])
+                out += woo_entry(t, "Could not send Pixel event: OAuthException: %s" % body["error"]["message"])
             return out
-        return req + ('%s NOTICE Response\ncode: 200\nmessage: OK\nbody: {"events_received":1,"messages":[],"fbtrace_id":"%s"}\n%s'
-                      % (hdr, rng.fbtrace(), sfx))
+        return req + woo_entry(t, response(200, "OK", php_json({"events_received": 1, "messages": [], "fbtrace_id": rng.fbtrace()})),
+                               style=style)
 
     def write_day(self, root: Path, day: int, target_bytes: float, gz: bool) -> int:
         rng = self.rng

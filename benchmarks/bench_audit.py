@@ -29,6 +29,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from auditor.testing.woocommerce_log import entry as woo_entry
+from auditor.testing.woocommerce_log import php_json, request, response
+
 PIXELS = ["1033167457209826", "2044278568310937", "3055389679421048"]
 EVENTS = ["PageView", "ViewContent", "AddToCart", "InitiateCheckout", "Purchase"]
 UAS = [
@@ -60,27 +63,40 @@ def _request_entry(rng: random.Random, t: datetime, pixel: str, order: int) -> s
     }
     if name == "Purchase":
         ev["custom_data"]["order_id"] = order
-    # PHP's json_encode escapes "/" as "\/"
-    body = json.dumps({"data": [ev], "partner_agent": "woocommerce-9.7.1-3.5.2"}, separators=(",", ":")).replace("/", "\\/")
-    return (
-        f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Request\nmethod: POST\n"
-        f"uri: https://graph.facebook.com/v20.0/{pixel}/events\n"
-        "user-agent: Facebook-for-WooCommerce/3.5.2 (WooCommerce/9.7.1; WordPress/6.7.2)\n"
-        f"body: {body}\nduration: 0.{rng.randint(10000, 99999)}s\n"
-    )
+    body = php_json({"data": [ev], "partner_agent": "woocommerce-9.7.1-3.5.2"})
+    msg = request(f"https://graph.facebook.com/v20.0/{pixel}/events", "Facebook-for-WooCommerce/3.5.2 (WooCommerce/9.7.1; WordPress/6.7.2)",
+                  body, f"0.{rng.randint(10000, 99999)}s")
+    return woo_entry(int(t.timestamp()), msg)
 
 
 def _response_entry(rng: random.Random, t: datetime) -> str:
     roll = rng.random()
     trace = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") for _ in range(23))
+    at = int(t.timestamp())
     if roll < 0.02:
         body = json.dumps({"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100, "error_subcode": 2804003, "is_transient": False, "fbtrace_id": trace}})
-        return f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Response\ncode: 400\nmessage: Bad Request\nbody: {body}\n"
-    if roll < 0.03:
-        return (f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Response\ncode: \nmessage: \nbody: \n"
-                f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Could not send Pixel event: cURL error 28: Operation timed out after 5001 milliseconds with 0 bytes received\n")
-    body = json.dumps({"events_received": 1, "messages": [], "fbtrace_id": trace}, separators=(",", ":"))
-    return f"{t:%Y-%m-%dT%H:%M:%S}+00:00 NOTICE Response\ncode: 200\nmessage: OK\nbody: {body}\n"
+        return woo_entry(at, response(400, "Bad Request", body))
+    if roll < 0.03:  # a transport failure: empty Response values, then the plugin's error line
+        return (woo_entry(at, response("", "", "", trim=False))
+                + woo_entry(at, "Could not send Pixel event: cURL error 28: Operation timed out after 5001 milliseconds with 0 bytes received"))
+    return woo_entry(at, response(200, "OK", php_json({"events_received": 1, "messages": [], "fbtrace_id": trace})))
+
+
+def _write_until(path: Path, size: int, make, flush_every: int) -> None:
+    """Write ``make(1)``, ``make(2)``, ... to ``path`` until ``size`` characters
+    are written, ``flush_every`` texts at a time."""
+    written = k = 0
+    buf: list[str] = []
+    with open(path, "w") as fh:
+        while written < size:
+            k += 1
+            text = make(k)
+            buf.append(text)
+            written += len(text)
+            if len(buf) >= flush_every:
+                fh.write("".join(buf))
+                buf.clear()
+        fh.write("".join(buf))
 
 
 def generate(out: Path, size_mb: int, seed: int = 7) -> int:
@@ -89,37 +105,25 @@ def generate(out: Path, size_mb: int, seed: int = 7) -> int:
     out.mkdir(parents=True, exist_ok=True)
     target = size_mb * 1024 * 1024
     woo_target = int(target * 0.9)
-    written = 0
-    t = datetime(2026, 3, 1, tzinfo=UTC)
-    order = 1000
-    with open(out / "facebook_for_woocommerce-2026-03-01-5f1d0c2b7a9e4d3f8c6b1a0e9d8c7b6a.log", "w") as fh:
-        buf: list[str] = []
-        while written < woo_target:
-            t += timedelta(seconds=rng.randint(1, 20))
-            order += 1
-            pixel = PIXELS[order % len(PIXELS)]
-            chunk = _request_entry(rng, t, pixel, order) + _response_entry(rng, t + timedelta(seconds=1))
-            buf.append(chunk)
-            written += len(chunk)
-            if len(buf) >= 2000:
-                fh.write("".join(buf))
-                buf.clear()
-        fh.write("".join(buf))
-    with open(out / "graph-responses.ndjson", "w") as fh:
-        g = 0
-        lines = []
-        while g < target - woo_target:
-            t += timedelta(seconds=rng.randint(1, 10))
-            body = {"events_received": 50, "messages": [], "fbtrace_id": "A" + str(rng.getrandbits(64))}
-            if rng.random() < 0.01:
-                body = {"error": {"message": "(#17) User request limit reached", "type": "OAuthException", "code": 17, "is_transient": True, "fbtrace_id": "B" + str(rng.getrandbits(64))}}
-            line = json.dumps({"ts": t.isoformat().replace("+00:00", "Z"), "pixel_id": PIXELS[0], "status": 200 if "events_received" in body else 400, "sent": 50, "response": body}) + "\n"
-            lines.append(line)
-            g += len(line)
-            if len(lines) >= 5000:
-                fh.write("".join(lines))
-                lines.clear()
-        fh.write("".join(lines))
+    clock = [datetime(2026, 3, 1, tzinfo=UTC)]  # one timeline: the Graph responses follow the WooCommerce log
+
+    def tick(max_s: int) -> datetime:
+        clock[0] += timedelta(seconds=rng.randint(1, max_s))
+        return clock[0]
+
+    def exchange(k: int) -> str:
+        t, order = tick(20), 1000 + k
+        return _request_entry(rng, t, PIXELS[order % len(PIXELS)], order) + _response_entry(rng, t + timedelta(seconds=1))
+
+    def graph_line(_: int) -> str:
+        t = tick(10)
+        body = {"events_received": 50, "messages": [], "fbtrace_id": "A" + str(rng.getrandbits(64))}
+        if rng.random() < 0.01:
+            body = {"error": {"message": "(#17) User request limit reached", "type": "OAuthException", "code": 17, "is_transient": True, "fbtrace_id": "B" + str(rng.getrandbits(64))}}
+        return json.dumps({"ts": t.isoformat().replace("+00:00", "Z"), "pixel_id": PIXELS[0], "status": 200 if "events_received" in body else 400, "sent": 50, "response": body}) + "\n"
+
+    _write_until(out / "facebook_for_woocommerce-2026-03-01-5f1d0c2b7a9e4d3f8c6b1a0e9d8c7b6a.log", woo_target, exchange, 2000)
+    _write_until(out / "graph-responses.ndjson", target - woo_target, graph_line, 5000)
     return sum(p.stat().st_size for p in out.iterdir())
 
 

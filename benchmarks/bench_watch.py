@@ -35,26 +35,28 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.testing.woocommerce_log import entry, php_json, request, response
+
 ROOT = Path(__file__).resolve().parent.parent
 LINES_PER_EXCHANGE = 10
 
 
+TOKEN_ERROR_BODY = ('{"error":{"message":"Error validating access token: Session has expired.","type":"OAuthException",'
+                    '"code":190,"error_subcode":463,"fbtrace_id":"AnnqtPx-obkaibqS-Ll2EzY"}}')
+
+
 def exchange(pixel: str, at: datetime, error: bool) -> str:
-    ts = at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    body = ('{"data":[{"action_source":"website","event_time":%d,"event_id":"%s","event_source_url":"https:\\/\\/shop.example\\/",'
-            '"user_data":{"client_ip_address":"192.0.2.10","client_user_agent":"Mozilla\\/5.0 (X11; Linux x86_64)",'
-            '"fbp":"fb.1.1770607209275.1543527058"},"event_name":"PageView"}],"partner_agent":"woocommerce-9.9.5-3.7.1"}'
-            % (int(at.timestamp()), uuid.uuid4()))
-    head = [f"{ts} NOTICE Request", "method: POST", f"uri: https://graph.facebook.com/v21.0/{pixel}/events",
-            "user-agent: Facebook-for-WooCommerce/3.7.1 (WooCommerce/9.9.5; WordPress/6.8.2)", f"body: {body}",
-            "duration: 0.31s", f"{ts} NOTICE Response"]
+    t = int(at.timestamp())
+    event = {"action_source": "website", "event_time": t, "event_id": str(uuid.uuid4()), "event_source_url": "https://shop.example/",
+             "user_data": {"client_ip_address": "192.0.2.10", "client_user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+                           "fbp": "fb.1.1770607209275.1543527058"}, "event_name": "PageView"}
+    req = request(f"https://graph.facebook.com/v21.0/{pixel}/events", "Facebook-for-WooCommerce/3.7.1 (WooCommerce/9.9.5; WordPress/6.8.2)",
+                  php_json({"data": [event], "partner_agent": "woocommerce-9.9.5-3.7.1"}), "0.31s")
     if error:
-        tail = ["code: 400", "message: Bad Request",
-                'body: {"error":{"message":"Error validating access token: Session has expired.","type":"OAuthException",'
-                '"code":190,"error_subcode":463,"fbtrace_id":"AnnqtPx-obkaibqS-Ll2EzY"}}']
+        resp = response(400, "Bad Request", TOKEN_ERROR_BODY)
     else:
-        tail = ["code: 200", "message: OK", 'body: {"events_received":1,"messages":[],"fbtrace_id":"A-S5djsVWaSNYvKS9y0i97Z"}']
-    return "\n".join(head + tail) + "\n"
+        resp = response(200, "OK", '{"events_received":1,"messages":[],"fbtrace_id":"A-S5djsVWaSNYvKS9y0i97Z"}')
+    return entry(t, req) + entry(t, resp)
 
 
 def cpu_seconds(pid: int) -> float:

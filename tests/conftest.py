@@ -59,3 +59,20 @@ def audit_json(cli):
         return result.exit_code, report, result
 
     return run
+
+
+@pytest.fixture
+def put(tmp_path):
+    """``put(name, text_or_bytes)`` writes an input file (a variant built in the
+    test) under a temporary folder and returns its path, for ``parse_paths``."""
+
+    def write(name: str, data: str | bytes) -> Path:
+        path = tmp_path / "inputs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8", newline="")
+        return path
+
+    return write

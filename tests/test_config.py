@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from conftest import DATA, INHOUSE_PLUGIN
 
 LOG = DATA / "inhouse" / "sender.jsonl"
@@ -82,19 +84,16 @@ def test_secret_only_by_environment_variable_name(cli, tmp_path, monkeypatch):
     assert 'shopify-secret: secrets are not written in the file' in res.stderr and "shopify-secret-env" in res.stderr
 
 
-def test_config_mistakes_are_usage_errors(cli, tmp_path):
-    (tmp_path / "capi-audit.toml").write_text('fail_on = "never"\n')
-    res = cli("audit", str(LOG), "--no-db")
-    assert res.exit_code == 2 and "unknown setting 'fail_on' (did you mean 'fail-on'?)" in res.stderr
-    (tmp_path / "capi-audit.toml").write_text('fail-on = \n')
-    res = cli("rules")
-    assert res.exit_code == 2 and "capi-audit.toml: not valid TOML" in res.stderr
-    (tmp_path / "capi-audit.toml").write_text('fail-on = "sometimes"\n')
-    res = cli("audit", str(LOG), "--no-db")
-    assert res.exit_code == 2 and "sometimes" in res.stderr
-    (tmp_path / "capi-audit.toml").write_text('disable = ["woocomerce"]\n')
-    res = cli("plugins")
-    assert res.exit_code == 2 and "did you mean 'woocommerce'?" in res.stderr
+@pytest.mark.parametrize("toml, command, message", [
+    ('fail_on = "never"\n', "audit", "unknown setting 'fail_on' (did you mean 'fail-on'?)"),
+    ("fail-on = \n", "rules", "capi-audit.toml: not valid TOML"),
+    ('fail-on = "sometimes"\n', "audit", "sometimes"),
+    ('disable = ["woocomerce"]\n', "plugins", "did you mean 'woocommerce'?"),
+])
+def test_config_mistakes_are_usage_errors(cli, tmp_path, toml, command, message):
+    (tmp_path / "capi-audit.toml").write_text(toml)
+    res = cli("audit", str(LOG), "--no-db") if command == "audit" else cli(command)
+    assert res.exit_code == 2 and message in res.stderr
 
 
 def test_watch_takes_its_settings_from_the_file_too(cli, tmp_path, monkeypatch):

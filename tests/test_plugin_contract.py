@@ -64,3 +64,14 @@ def test_every_context_method_is_documented():
             if name.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
                 continue
             assert f"ctx.{name}" in DOCS, f"{cls.__name__}.{name} is not documented in docs/plugins.md"
+
+
+def test_every_testing_helper_is_documented():
+    """What ``auditor.testing`` and its fixture writer export is in the guide's
+    testing section, with its signature (`` `name(`` ...)."""
+    section = DOCS[DOCS.index("## Testing a plugin: `auditor.testing`"):]
+    for module in ("auditor.testing", "auditor.testing.woocommerce_log"):
+        mod = importlib.import_module(module)
+        assert f"`{module}`" in section, f"{module} is not named in docs/plugins.md"
+        missing = [name for name in mod.__all__ if f"`{name}(" not in section]
+        assert not missing, f"{module} helpers not documented in docs/plugins.md: {missing}"

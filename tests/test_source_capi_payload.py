@@ -15,8 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from auditor import REJECT_SCHEMA
-from auditor.testing import assert_canonical, audit_text, make_registry, parse_text
+from auditor.testing import audit_text, make_registry, parse_paths
 from capi_auditor_plugins import capi_payload
 from capi_auditor_plugins.capi_payload.records import ENTRY_START
 
@@ -30,10 +29,18 @@ def read(name: str) -> str:
     return (DATA / name).read_text()
 
 
-def parse(files: dict, options=None):
-    frame, rejects = parse_text("capi_payload", files, options=options)
-    assert_canonical(frame)
-    return frame, pl.DataFrame(rejects, schema=REJECT_SCHEMA)
+def parse(*paths, **options) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(canonical rows, rejects) of files under DATA (names) or elsewhere (paths)."""
+    parsed = parse_paths("capi_payload", *[DATA / p if isinstance(p, str) else p for p in paths], options=options)
+    return parsed.frame, parsed.rejects
+
+
+def events_and_answers(name: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """All rows, the server events and the API responses (in line order) of a file that parses cleanly."""
+    frame, rejects = parse(name)
+    assert rejects.height == 0
+    return (frame, frame.filter(pl.col("kind") == "server_event").sort("line"),
+            frame.filter(pl.col("kind") == "api_response").sort("line"))
 
 
 def no_secrets(text: str) -> None:
@@ -42,7 +49,7 @@ def no_secrets(text: str) -> None:
 
 
 def test_pretty_printed_payload_is_one_server_event_per_data_item():
-    frame, rejects = parse({"pageview-request.json": read("pageview-request.json")})
+    frame, rejects = parse("pageview-request.json")
     assert rejects.height == 0
     ev = frame.row(0, named=True)
     assert frame.height == 1
@@ -57,10 +64,7 @@ def test_pretty_printed_payload_is_one_server_event_per_data_item():
 
 
 def test_response_saved_after_its_request_joins_its_batch():
-    frame, rejects = parse({"sender.ndjson": read("sender.ndjson")})
-    assert rejects.height == 0
-    events = frame.filter(pl.col("kind") == "server_event").sort("line")
-    answers = frame.filter(pl.col("kind") == "api_response").sort("line")
+    frame, events, answers = events_and_answers("sender.ndjson")
     assert events["line"].to_list() == [1, 3, 5]
     assert answers["line"].to_list() == [2, 4, 6]
     # each answer carries the batch of the request on the line before it
@@ -80,10 +84,7 @@ def test_response_saved_after_its_request_joins_its_batch():
 
 
 def test_wrapped_request_and_response_with_data_as_a_json_string():
-    frame, rejects = parse({"wrapped.ndjson": read("wrapped.ndjson")})
-    assert rejects.height == 0
-    events = frame.filter(pl.col("kind") == "server_event").sort("line")
-    answers = frame.filter(pl.col("kind") == "api_response").sort("line")
+    _, events, answers = events_and_answers("wrapped.ndjson")
     assert events["event_name"].cast(pl.String).to_list() == ["Lead", "Purchase"]
     assert events["pixel_id"].cast(pl.String).unique().to_list() == ["1192835547762210"]
     assert events["graph_version"].cast(pl.String).unique().to_list() == ["v21.0"]
@@ -96,15 +97,14 @@ def test_wrapped_request_and_response_with_data_as_a_json_string():
     assert answers["batch_id"].to_list() == events["batch_id"].to_list()
 
 
-def test_batch_ids_are_unique_across_files_and_independent_of_the_folder():
-    files = {"a/sender.ndjson": read("sender.ndjson"), "b/sender.ndjson": read("sender.ndjson")}
-    frame, _ = parse(files)
+def test_batch_ids_are_unique_across_files_and_independent_of_the_folder(put):
+    frame, _ = parse(put("a/sender.ndjson", read("sender.ndjson")), put("b/sender.ndjson", read("sender.ndjson")))
     ev = frame.filter(pl.col("kind") == "server_event")
     assert ev["batch_id"].n_unique() == 6
     assert sorted(ev["batch_id"].unique().to_list()) == ["p1:1", "p1:3", "p1:5", "p2:1", "p2:3", "p2:5"]
 
 
-def test_junk_lines_binary_noise_and_a_cut_last_line_are_skipped_and_counted():
+def test_junk_lines_binary_noise_and_a_cut_last_line_are_skipped_and_counted(put):
     lines = read("sender.ndjson").splitlines()
     noisy = "\n".join([
         "# exported by sender v2.3",
@@ -117,7 +117,7 @@ def test_junk_lines_binary_noise_and_a_cut_last_line_are_skipped_and_counted():
         lines[4], lines[5],
         lines[0][: len(lines[0]) // 2],  # cut last line
     ]).encode() + b"\n\x00\x01\x02\xff\xfe garbage \x00\x00\n"
-    frame, rejects = parse({"noisy.ndjson": noisy})
+    frame, rejects = parse(put("noisy.ndjson", noisy))
     assert frame.filter(pl.col("kind") == "server_event").height == 3
     assert frame.filter(pl.col("kind") == "api_response").height == 3
     reasons = dict(zip(rejects["line"].to_list(), rejects["reason"].to_list()))
@@ -126,17 +126,17 @@ def test_junk_lines_binary_noise_and_a_cut_last_line_are_skipped_and_counted():
     assert "neither" in reasons[8]
 
 
-def test_gz_gives_the_same_rows_as_plain_text():
-    plain, _ = parse({"sender.ndjson": read("sender.ndjson")})
-    packed, _ = parse({"sender.ndjson.gz": gzip.compress(read("sender.ndjson").encode())})
+def test_gz_gives_the_same_rows_as_plain_text(put):
+    plain, _ = parse("sender.ndjson")
+    packed, _ = parse(put("sender.ndjson.gz", gzip.compress(read("sender.ndjson").encode())))
     cols = ["line", "kind", "event_name", "event_id", "batch_id", "signal", "error_subcode", "ud_em"]
     assert packed.select(cols).sort("line", "kind").equals(plain.select(cols).sort("line", "kind"))
 
 
-def test_pretty_printed_payloads_one_after_another_and_crlf():
+def test_pretty_printed_payloads_one_after_another_and_crlf(put):
     pretty = json.dumps(json.loads(read("sender.ndjson").splitlines()[0]), indent=2)
     text = (pretty + "\n" + read("pageview-request.json")).replace("\n", "\r\n")
-    frame, rejects = parse({"two.json": text})
+    frame, rejects = parse(put("two.json", text))
     assert rejects.height == 0
     assert frame.sort("line")["event_name"].cast(pl.String).to_list() == ["Purchase", "PageView"]
     assert frame.sort("line")["line"].to_list() == [1, pretty.count("\n") + 2]

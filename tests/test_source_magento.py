@@ -15,8 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from auditor import REJECT_SCHEMA
-from auditor.testing import assert_canonical, audit_text, make_registry, parse_text
+from auditor.testing import audit_text, make_registry, parse_paths
 from capi_auditor_plugins import magento
 
 DATA = Path(__file__).parent / "data" / "magento"
@@ -30,10 +29,10 @@ def read(name: str) -> str:
     return (DATA / name).read_text()
 
 
-def parse(files: dict, options=None):
-    frame, rejects = parse_text("magento", files, options=options)
-    assert_canonical(frame)
-    return frame, pl.DataFrame(rejects, schema=REJECT_SCHEMA)
+def parse(*paths, **options) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(canonical rows, rejects) of files under DATA (names) or elsewhere (paths)."""
+    parsed = parse_paths("magento", *[DATA / p if isinstance(p, str) else p for p in paths], options=options)
+    return parsed.frame, parsed.rejects
 
 
 def at(frame: pl.DataFrame, line: int) -> dict:
@@ -43,7 +42,7 @@ def at(frame: pl.DataFrame, line: int) -> dict:
 
 
 def test_extension_1x_log_rows():
-    frame, rejects = parse({OLD: read(OLD)})
+    frame, rejects = parse(OLD)
     assert rejects.height == 0
     # the real Guzzle excerpt: 400 with a body cut after is_transient
     cut = at(frame, 5)
@@ -70,7 +69,7 @@ def test_extension_1x_log_rows():
 
 
 def test_meta_1x_log_rows_iso_times_context_and_test_code():
-    frame, rejects = parse({NEW: read(NEW)})
+    frame, rejects = parse(NEW)
     assert rejects.height == 0
     purchase = at(frame, 2)
     assert (purchase["kind"], purchase["event_name"], purchase["test_event_code"]) == ("server_event", "Purchase", "TEST4821")
@@ -83,29 +82,29 @@ def test_meta_1x_log_rows_iso_times_context_and_test_code():
     assert (denied["error_code"], denied["http_status"], denied["fbtrace_id"]) == (200, 403, "A1b2C3d4E5f6G7h8I9")
 
 
-def test_offsets_naive_times_and_the_site_timezone_option():
+def test_offsets_naive_times_and_the_site_timezone_option(put):
     text = read(NEW).replace("+00:00]", "+02:00]")
-    frame, _ = parse({NEW: text})
+    frame, _ = parse(put(NEW, text))
     assert at(frame, 2)["logged_at"] == datetime(2024, 9, 18, 9, 15, 3, 415871, tzinfo=timezone.utc)
     naive = "[2024-03-31 01:30:00] FBE.INFO: Sending event Purchase with ID : a1 [] []\n"
-    assert parse({"x.log": naive})[0]["logged_at"][0] == datetime(2024, 3, 31, 1, 30, tzinfo=timezone.utc)
-    local = parse({"x.log": naive}, options={"site_timezone": "Europe/Berlin"})[0]
+    assert parse(put("x.log", naive))[0]["logged_at"][0] == datetime(2024, 3, 31, 1, 30, tzinfo=timezone.utc)
+    local = parse(put("x.log", naive), site_timezone="Europe/Berlin")[0]
     assert local["logged_at"][0] == datetime(2024, 3, 31, 0, 30, tzinfo=timezone.utc)
 
 
-def test_noise_binary_junk_impossible_dates_crlf_and_gz():
+def test_noise_binary_junk_impossible_dates_crlf_and_gz(put):
     noisy = (
         "...rotated: the end of an earlier record\n#1 {main} [] []\n"
         + read(OLD).replace("[2021-09-29 11:05:10]", "[2021-13-29 11:05:10]")
     ).replace("\n", "\r\n").encode() + b"\x00\x00\xff\xfe\x01binary\x00\n[2021-09-29 12:00:00] FBE.INFO: Sending event tail-1 [] []\n"
-    frame, rejects = parse({OLD: noisy})
+    frame, rejects = parse(put(OLD, noisy))
     reasons = dict(zip(rejects["line"].to_list(), rejects["reason"].to_list()))
     assert "before the first log header" in reasons[1] and 2 in reasons
     assert any("impossible date" in r for r in reasons.values())
     assert any("binary" in r or "undecodable" in r for r in reasons.values())
     assert frame.filter(pl.col("kind") == "server_event")["event_id"].to_list()[-1] == "tail-1"
-    plain, _ = parse({OLD: read(OLD)})
-    packed, _ = parse({OLD + ".1.gz": gzip.compress(read(OLD).encode())})
+    plain, _ = parse(OLD)
+    packed, _ = parse(put(OLD + ".1.gz", gzip.compress(read(OLD).encode())))
     cols = ["line", "kind", "signal", "error_code", "error_subcode", "http_status", "event_id", "logged_at"]
     assert packed.select(cols).sort("line").equals(plain.select(cols).sort("line"))
 

@@ -26,6 +26,7 @@ from auditor.plugin_manager import load_plugins
 from auditor.registry import Registry
 from auditor.ruleset import load_ruleset
 from auditor.store import get_engine
+from auditor.testing.woocommerce_log import entry, php_json, request, response
 from auditor.cli.watch import parse_duration
 from auditor.watch.framing import entry_regex, ready_bytes
 from auditor.watch.runner import WatchConfig, Watcher
@@ -37,42 +38,30 @@ LOG_NAME = "facebook_for_woocommerce-{day}-5f1d2e3c4b5a69788796a5b4c3d2e1f0.log"
 # --------------------------------------------------------------------------- log lines
 
 
-def _ts(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+TOKEN_ERROR_BODY = (
+    '{"error":{"message":"Error validating access token: Session has expired on Tuesday, 10-Feb-26 08:00:00 PST.'
+    ' (admin maria.silva@example.com, +351 912 345 678)",'
+    '"type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AnnqtPx-obkaibqS-Ll2EzY"}}'
+)
 
 
 def exchange(pixel: str, *, at: datetime | None = None, error: bool = False, version: str = "3.7.1",
              eol: str = "\n") -> str:
     """A WooCommerce v2 Request + Response pair (as plugin >= 3.5 logs it), ``error`` = 190/463."""
-    at = at or datetime.now(UTC)
-    body = {
-        "data": [{
-            "action_source": "website", "event_time": int(at.timestamp()), "event_id": str(uuid.uuid4()),
-            "event_source_url": "https:\\/\\/shop.example\\/", "event_name": "PageView",
-            "user_data": {"client_ip_address": "192.0.2.10", "client_user_agent": "Mozilla\\/5.0", "fbp": "fb.1.1770607209275.1543527058"},
-        }],
-        "partner_agent": f"woocommerce-9.9.5-{version}",
+    t = int((at or datetime.now(UTC)).timestamp())
+    event = {
+        "action_source": "website", "event_time": t, "event_id": str(uuid.uuid4()),
+        "event_source_url": "https://shop.example/", "event_name": "PageView",
+        "user_data": {"client_ip_address": "192.0.2.10", "client_user_agent": "Mozilla/5.0", "fbp": "fb.1.1770607209275.1543527058"},
     }
-    lines = [
-        f"{_ts(at)} NOTICE Request",
-        "method: POST",
-        f"uri: https://graph.facebook.com/v21.0/{pixel}/events",
-        f"user-agent: Facebook-for-WooCommerce/{version} (WooCommerce/9.9.5; WordPress/6.8.2)",
-        "body: " + json.dumps(body, separators=(",", ":")).replace("\\\\/", "\\/"),
-        "duration: 0.31s",
-        f"{_ts(at)} NOTICE Response",
-    ]
+    body = php_json({"data": [event], "partner_agent": f"woocommerce-9.9.5-{version}"})
+    req = request(f"https://graph.facebook.com/v21.0/{pixel}/events",
+                  f"Facebook-for-WooCommerce/{version} (WooCommerce/9.9.5; WordPress/6.8.2)", body, "0.31s")
     if error:
-        lines += [
-            "code: 400",
-            "message: Bad Request",
-            'body: {"error":{"message":"Error validating access token: Session has expired on Tuesday, 10-Feb-26 08:00:00 PST.'
-            ' (admin maria.silva@example.com, +351 912 345 678)",'
-            '"type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"AnnqtPx-obkaibqS-Ll2EzY"}}',
-        ]
+        resp = response(400, "Bad Request", TOKEN_ERROR_BODY)
     else:
-        lines += ["code: 200", "message: OK", 'body: {"events_received":1,"messages":[],"fbtrace_id":"A-S5djsVWaSNYvKS9y0i97Z"}']
-    return eol.join(lines) + eol
+        resp = response(200, "OK", '{"events_received":1,"messages":[],"fbtrace_id":"A-S5djsVWaSNYvKS9y0i97Z"}')
+    return (entry(t, req) + entry(t, resp)).replace("\n", eol)
 
 
 def log_path(directory: Path) -> Path:
@@ -244,20 +233,31 @@ def test_partial_line_is_not_parsed_before_its_newline(tmp_path, watch, wc_log):
     assert w.tailer.stats.lines == 10
 
 
+def _each_alerted_once(w, sink, prefix: str) -> None:
+    """Pixels prefix+1..3 each wrote one token error (10 lines): all read, one alert each."""
+    for pixel in (prefix + "2", prefix + "3"):
+        wait_for(lambda p=pixel: token_alerts(sink, p), what=f"alert for {pixel}")
+    wait_for(lambda: w.tailer.stats.lines == 30, what="30 lines read")
+    assert [len(token_alerts(sink, prefix + n)) for n in "123"] == [1, 1, 1]
+
+
+def _alerted_before_rotation(watch, path: Path, prefix: str):
+    """Watch the log's folder until pixel prefix+1's token error has raised its alert."""
+    w, sink = watch([path.parent])
+    append(path, exchange(prefix + "1", error=True))
+    wait_for(lambda: token_alerts(sink, prefix + "1"), what="alert before rotation")
+    return w, sink
+
+
 def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
     path = wc_log
     logs = path.parent
-    w, sink = watch([logs])
-    append(path, exchange("500000000000001", error=True))
-    wait_for(lambda: token_alerts(sink, "500000000000001"), what="alert before rotation")
+    w, sink = _alerted_before_rotation(watch, path, "50000000000000")
     rotated = logs / path.name.replace("facebook_for_woocommerce-", "facebook_for_woocommerce.0-")
     os.rename(path, rotated)  # WooCommerce's size rotation: rename, then a new file under the old name
     append(rotated, exchange("500000000000002", error=True))  # a late write to the old handle
     append(path, exchange("500000000000003", error=True))
-    for pixel in ("500000000000002", "500000000000003"):
-        wait_for(lambda p=pixel: token_alerts(sink, p), what=f"alert for {pixel}")
-    wait_for(lambda: w.tailer.stats.lines == 30, what="30 lines read")
-    assert [len(token_alerts(sink, p)) for p in ("500000000000001", "500000000000002", "500000000000003")] == [1, 1, 1]
+    _each_alerted_once(w, sink, "50000000000000")
     late = token_alerts(sink, "500000000000002")[0]
     assert late["evidence"][0]["file"] == str(rotated)
     assert w.tailer.stats.rotations >= 1
@@ -265,10 +265,7 @@ def test_rename_rotation_reads_everything_once(tmp_path, watch, wc_log):
 
 def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch, wc_log):
     path = wc_log
-    logs = path.parent
-    w, sink = watch([logs])
-    append(path, exchange("600000000000001", error=True))
-    wait_for(lambda: token_alerts(sink, "600000000000001"), what="first alert")
+    w, sink = _alerted_before_rotation(watch, path, "60000000000000")
     # logrotate copytruncate: lines written right before the copy may never be read from the original
     append(path, exchange("600000000000002", error=True))
     copy = Path(str(path) + ".1")
@@ -276,10 +273,7 @@ def test_copytruncate_loses_and_repeats_nothing(tmp_path, watch, wc_log):
     with open(path, "r+b") as fh:
         fh.truncate(0)
     append(path, exchange("600000000000003", error=True))
-    for pixel in ("600000000000002", "600000000000003"):
-        wait_for(lambda p=pixel: token_alerts(sink, p), what=f"alert for {pixel}")
-    wait_for(lambda: w.tailer.stats.lines == 30, what="30 lines read")
-    assert [len(token_alerts(sink, p)) for p in ("600000000000001", "600000000000002", "600000000000003")] == [1, 1, 1]
+    _each_alerted_once(w, sink, "60000000000000")
     assert w.tailer.stats.truncations >= 1
 
 

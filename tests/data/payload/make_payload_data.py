@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the inputs of tests/test_payload_quality.py (deterministic, stdlib only).
+"""Write the inputs of tests/test_payload_quality.py (deterministic; run with the project installed).
 
     python tests/data/payload/make_payload_data.py
 
@@ -22,6 +22,9 @@ import calendar
 import hashlib
 import json
 import os
+
+from auditor.testing.woocommerce_log import entry as woo_entry
+from auditor.testing.woocommerce_log import iso_wc, php_json, request, response
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_3_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3.1 Mobile/15E148 Safari/604.1"
@@ -47,18 +50,8 @@ def ts(y, m, d, hh=0, mm=0, ss=0):
     return calendar.timegm((y, m, d, hh, mm, ss, 0, 0, 0))
 
 
-def iso(t):
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
 def sha(v):
     return hashlib.sha256(v.encode()).hexdigest()
-
-
-def php_json(obj):
-    return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
 
 
 def fbp(t):
@@ -98,12 +91,10 @@ def entry(t, pixel, events, test_code=None, ok=True):
     body = {"data": events, "partner_agent": "woocommerce-9.9.5-3.5.4"}
     if test_code:
         body["test_event_code"] = test_code
-    req = ("%s NOTICE Request\nmethod: POST\nuri: https://graph.facebook.com/v21.0/%s/events\n"
-           "user-agent: Facebook-for-WooCommerce/3.5.4 (WooCommerce/9.9.5; WordPress/6.8.2)\nbody: %s\nduration: 0.41823s\n"
-           % (iso(t), pixel, php_json(body)))
-    resp = ("%s NOTICE Response\ncode: 200\nmessage: OK\nbody: %s\n"
-            % (iso(t + 1), php_json({"events_received": len(events), "messages": [], "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUvW"})))
-    return req + resp
+    req = request("https://graph.facebook.com/v21.0/%s/events" % pixel,
+                  "Facebook-for-WooCommerce/3.5.4 (WooCommerce/9.9.5; WordPress/6.8.2)", php_json(body), "0.41823s")
+    resp = response(200, "OK", php_json({"events_received": len(events), "messages": [], "fbtrace_id": "AbCdEfGhIjKlMnOpQrStUvW"}))
+    return woo_entry(t, req) + woo_entry(t + 1, resp)
 
 
 def write_wc(pixel, entries):
@@ -302,11 +293,11 @@ def write_capture(T0):
     lines = []
 
     def send(at, pixel, events, **extra):
-        lines.append(json.dumps({"sent_at": iso(at).replace("+00:00", "Z"), "pixel_id": pixel,
+        lines.append(json.dumps({"sent_at": iso_wc(at).replace("+00:00", "Z"), "pixel_id": pixel,
                                  "request": {"data": events, **extra}}, separators=(",", ":")))
 
     def order(at, shop, oid, created, total, currency="EUR"):
-        lines.append(json.dumps({"logged_at": iso(at).replace("+00:00", "Z"), "shop": shop,
+        lines.append(json.dumps({"logged_at": iso_wc(at).replace("+00:00", "Z"), "shop": shop,
                                  "order": {"id": str(oid), "created_at": created, "total": total, "currency": currency}},
                                 separators=(",", ":")))
 
@@ -314,7 +305,7 @@ def write_capture(T0):
     px, shop = "200000000000001", "tz-shop.example.com"
     for i in range(5):
         created = T0 + 1800 * i
-        order(created + 5, shop, 9100 + i, iso(created + 7200).replace("+00:00", "+02:00"), "30.00")
+        order(created + 5, shop, 9100 + i, iso_wc(created + 7200).replace("+00:00", "+02:00"), "30.00")
         e = ev("Purchase", created + 7200, i, good_ud(i), purchase_custom(i, "30.00"))
         e["custom_data"]["order_id"] = str(9100 + i)
         send(created + 8, px, [e])
@@ -324,7 +315,7 @@ def write_capture(T0):
     job = T0 + 14 * 3600
     for i in range(4):
         created = T0 + 1200 * i
-        order(created + 3, shop, 9200 + i, iso(created), "45.00")
+        order(created + 3, shop, 9200 + i, iso_wc(created), "45.00")
         e = ev("Purchase", job + i, i, good_ud(i), purchase_custom(i, "45.00" if i else "40.50"))
         e["custom_data"]["order_id"] = str(9200 + i)
         send(job + i, px, [e])
@@ -332,7 +323,7 @@ def write_capture(T0):
     px, shop = "200000000000003", "good-shop.example.com"
     for i in range(4):
         created = T0 + 1500 * i
-        order(created + 2, shop, 9300 + i, iso(created), "19.99")
+        order(created + 2, shop, 9300 + i, iso_wc(created), "19.99")
         e = ev("Purchase", created, i, good_ud(i), purchase_custom(i, "19.99"))
         e["custom_data"]["order_id"] = str(9300 + i)
         send(created + 4, px, [e])

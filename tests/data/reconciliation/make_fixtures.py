@@ -85,66 +85,55 @@ def slots(first_day, days):
     return [datetime(2025, 6, first_day, h, 0, tzinfo=CEST) + timedelta(days=d) for d in range(days) for h in (10, 15)]
 
 
+def shop_orders(shop, pixel, proj, host, times, first_no, id_base, *, hits=True, tag=lambda i, no: {}):
+    """One shop's orders at ``times`` (numbers from ``first_no``, ids ``id_base``
+    + number), each followed by its GA4 purchase hit 3 s later (unless
+    ``hits=False``) and its server Purchase 5 s later, sent with ``tag(i,
+    number)`` as the arguments of :func:`server` (None: the tag sent nothing).
+    -> (webhook envelopes, sGTM stdout entries, request-log entries)."""
+    orders, tags, requests = [], [], []
+    for i, t in enumerate(times):
+        no = first_no + i
+        orders.append(order(shop, id_base + no, no, t))
+        if hits:
+            requests.append(ga4(proj, t + timedelta(seconds=3), no, host))
+        sent = tag(i, no)
+        if sent is not None:
+            tags += server(proj, pixel, t + timedelta(seconds=5), no, **{"host": host, **sent})
+    return orders, tags, requests
+
+
+def write_shop(folder, orders, tags, requests):
+    write(folder / "shopify-webhooks.ndjson", orders)
+    write(folder / "sgtm-stdout.ndjson", tags)
+    if requests:
+        write(folder / "sgtm-requests.ndjson", requests)
+
+
 # 1. stopped: week 1 every order reaches Meta; week 2 only the first two, right after 2.1.3 -> 2.2.0
-shop, pixel, proj, host = "trailgear.myshopify.com", "111100001111", "trail-sgtm", "trailgear.example"
-orders, tags, hits = [], [], []
-for i, t in enumerate(slots(2, 5) + slots(9, 5)):
-    no = 1001 + i
-    orders.append(order(shop, 5500000000000 + no, no, t))
-    hits.append(ga4(proj, t + timedelta(seconds=3), no, host))
-    if i < 12:
-        tags += server(proj, pixel, t + timedelta(seconds=5), no, host, agent="stape-gtmss-2.1.3" if i < 10 else "stape-gtmss-2.2.0")
-orders.insert(3, order(shop, 5500000000999, 999, datetime(2025, 6, 3, 11, 0, tzinfo=CEST), test=True))
-write(HERE / "stopped" / "shopify-webhooks.ndjson", orders)
-write(HERE / "stopped" / "sgtm-stdout.ndjson", tags)
-write(HERE / "stopped" / "sgtm-requests.ndjson", hits)
+orders, tags, hits = shop_orders("trailgear.myshopify.com", "111100001111", "trail-sgtm", "trailgear.example", slots(2, 5) + slots(9, 5),
+                                 1001, 5500000000000,
+                                 tag=lambda i, no: {"agent": "stape-gtmss-2.1.3" if i < 10 else "stape-gtmss-2.2.0"} if i < 12 else None)
+orders.insert(3, order("trailgear.myshopify.com", 5500000000999, 999, datetime(2025, 6, 3, 11, 0, tzinfo=CEST), test=True))
+write_shop(HERE / "stopped", orders, tags, hits)
 
 # 2. double: no event_id at all, fbp present -> about 2x
-shop, pixel, proj, host = "doublecount.myshopify.com", "222200002222", "double-sgtm", "doublecount.example"
-orders, tags = [], []
-for i, t in enumerate(slots(2, 2)):
-    no = 2001 + i
-    orders.append(order(shop, 6600000000000 + no, no, t))
-    tags += server(proj, pixel, t + timedelta(seconds=5), no, host, event_id=None)
-write(HERE / "double" / "shopify-webhooks.ndjson", orders)
-write(HERE / "double" / "sgtm-stdout.ndjson", tags)
+write_shop(HERE / "double", *shop_orders("doublecount.myshopify.com", "222200002222", "double-sgtm", "doublecount.example", slots(2, 2),
+                                         2001, 6600000000000, hits=False, tag=lambda i, no: {"event_id": None}))
 
 # 3. format: server event_id "order_<n>", browser leg "<n>"
-shop, pixel, proj, host = "formatmix.myshopify.com", "333300003333", "format-sgtm", "formatmix.example"
-orders, tags, hits = [], [], []
-for i, t in enumerate(slots(2, 2)):
-    no = 3001 + i
-    orders.append(order(shop, 7700000000000 + no, no, t))
-    hits.append(ga4(proj, t + timedelta(seconds=3), no, host))
-    tags += server(proj, pixel, t + timedelta(seconds=5), no, host, event_id=f"order_{no}")
-write(HERE / "format" / "shopify-webhooks.ndjson", orders)
-write(HERE / "format" / "sgtm-stdout.ndjson", tags)
-write(HERE / "format" / "sgtm-requests.ndjson", hits)
+write_shop(HERE / "format", *shop_orders("formatmix.myshopify.com", "333300003333", "format-sgtm", "formatmix.example", slots(2, 2),
+                                         3001, 7700000000000, tag=lambda i, no: {"event_id": f"order_{no}"}))
 
 # 4. partial: web checkout (shop host) sends event_id, mobile checkout (m. host) does not: 6 of 10
-shop, pixel, proj, host = "partial.myshopify.com", "444400004444", "partial-sgtm", "partial.example"
-orders, tags = [], []
-for i, t in enumerate(slots(2, 5)):
-    no = 4001 + i
-    orders.append(order(shop, 8800000000000 + no, no, t))
-    web = i < 6
-    tags += server(proj, pixel, t + timedelta(seconds=5), no, host if web else f"m.{host}", event_id=... if web else None)
-write(HERE / "partial" / "shopify-webhooks.ndjson", orders)
-write(HERE / "partial" / "sgtm-stdout.ndjson", tags)
+write_shop(HERE / "partial", *shop_orders("partial.myshopify.com", "444400004444", "partial-sgtm", "partial.example", slots(2, 5),
+                                          4001, 8800000000000, hits=False,
+                                          tag=lambda i, no: {} if i < 6 else {"host": "m.partial.example", "event_id": None}))
 
 # 5. healthy: two shops, two pixels, every order sent, accepted and deduplicated
 for shop, pixel, proj, host, base in (("alpha.myshopify.com", "555500005555", "alpha-sgtm", "alpha.example", 5001),
                                       ("beta.myshopify.com", "666600006666", "beta-sgtm", "beta.example", 6001)):
-    orders, tags, hits = [], [], []
-    for i, t in enumerate(slots(2, 3)):
-        no = base + i
-        orders.append(order(shop, 9900000000000 + no, no, t))
-        hits.append(ga4(proj, t + timedelta(seconds=3), no, host))
-        tags += server(proj, pixel, t + timedelta(seconds=5), no, host)
-    name = shop.split(".")[0]
-    write(HERE / "healthy" / name / "shopify-webhooks.ndjson", orders)
-    write(HERE / "healthy" / name / "sgtm-stdout.ndjson", tags)
-    write(HERE / "healthy" / name / "sgtm-requests.ndjson", hits)
+    write_shop(HERE / "healthy" / shop.split(".")[0], *shop_orders(shop, pixel, proj, host, slots(2, 3), base, 9900000000000))
 
 # 6. time zone: the tag applies a wrong zone offset, so event_time lies a whole 5 h before
 #    the order; "realtime" sends 5 s after each order, "queued" 2 h after it

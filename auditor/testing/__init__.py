@@ -25,13 +25,13 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from .pipeline import audit, parse_units
-from .ingest.inputs import expand
-from .plugin_manager import load_plugins
-from .registry import Registry
-from .report.model import build_report
-from .ruleset import load_ruleset
-from .schema import REJECT_SCHEMA, plain, validate
+from ..pipeline import audit, parse_units
+from ..ingest.inputs import expand
+from ..plugin_manager import load_plugins
+from ..registry import Registry
+from ..report.model import build_report
+from ..ruleset import load_ruleset
+from ..schema import REJECT_SCHEMA, plain, validate
 
 __all__ = ["Parsed", "assert_canonical", "audit_text", "make_registry", "parse_paths", "parse_text", "schema_problems"]
 
@@ -180,6 +180,6 @@ def audit_text(
 
 def iter_plugin_hooks() -> Iterable[str]:
     """Names of every hook of the plugin API."""
-    from . import hookspecs
+    from .. import hookspecs
 
     return sorted(n for n in dir(hookspecs) if n.startswith("capi_auditor_"))
