@@ -25,7 +25,9 @@ from auditor.schema import conform
 from conftest import SAMPLES
 
 REGISTRY = Registry.collect(load_plugins().pm)
-TOKEN = re.compile(r"EAA[A-Za-z0-9]{20,}")
+# a token starts a word (as the redaction rule says): "EAA" inside a click id
+# (fbclid ``...CMTEAARBO7g3...``) is not one
+TOKEN = re.compile(r"\bEAA[A-Za-z0-9]{20,}")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}")
 
 

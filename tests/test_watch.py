@@ -337,6 +337,18 @@ def _spawn(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.Po
                             env={**os.environ, **(env or {})})
 
 
+def _started_watcher(tmp_path: Path, logs: Path) -> tuple[subprocess.Popen, "Reader"]:
+    """A watcher subprocess on ``logs``, once it says it has started (killed if it never does)."""
+    proc = _spawn(tmp_path, str(logs))
+    out = Reader(proc)
+    try:
+        wait_for(out.started, what="watcher start")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, out
+
+
 class Reader:
     """Collects a subprocess' stdout lines (JSON alerts) and stderr on threads."""
 
@@ -380,10 +392,8 @@ def _offsets(db: Path) -> dict[str, int]:
 def test_restart_after_kill_9_loses_and_repeats_nothing(tmp_path, wc_log):
     path = wc_log
     logs = path.parent
-    proc = _spawn(tmp_path, str(logs))
-    out = Reader(proc)
+    proc, out = _started_watcher(tmp_path, logs)
     try:
-        wait_for(out.started, what="watcher start")
         append(path, exchange("100000000000001", error=True))
         wait_for(lambda: out.firing("100000000000001"), what="first alert")
         # keep writing while the watcher is killed at an arbitrary moment
@@ -433,10 +443,8 @@ def test_one_unparseable_line_neither_stops_the_watcher_nor_a_restart(tmp_path, 
     (ColumnNotFoundError) at once and again on every restart."""
     path = wc_log
     logs = path.parent
-    proc = _spawn(tmp_path, str(logs))
-    out = Reader(proc)
+    proc, out = _started_watcher(tmp_path, logs)
     try:
-        wait_for(out.started, what="watcher start")
         append(path, exchange("120000000000001"))
         wait_for(lambda: _offsets(tmp_path / "proc.db").get(str(path)) == path.stat().st_size, what="entry read")
         time.sleep(1.2)  # past the quiet period: the junk line arrives on its own

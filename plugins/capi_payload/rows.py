@@ -26,10 +26,10 @@ CONNECTOR = "capi-payload"
 S = pl.String
 
 
-def response_signal(error_code: pl.Expr, has_error: pl.Expr, events_received: pl.Expr) -> pl.Expr:
-    """The ``signal`` of a saved Graph answer.  Rows are chosen from the code by
-    the checks (one catalogue for every source); this only says which kind of
-    answer it was, so it is the one place to change if that ever depends on codes."""
+def response_signal(has_error: pl.Expr, events_received: pl.Expr) -> pl.Expr:
+    """The ``signal`` of a saved Graph answer.  Which diagnosis row an error
+    code means is decided by the checks (one catalogue for every source); this
+    only says which kind of answer it was."""
     return (
         pl.when(has_error).then(pl.lit("graph_error"))
         .when(events_received.is_not_null()).then(pl.lit("success"))
@@ -139,7 +139,7 @@ def _response_rows(resp: pl.DataFrame) -> pl.DataFrame:
         f("is_transient").str.to_lowercase().replace_strict({"true": True, "false": False}, default=None, return_dtype=pl.Boolean).alias("is_transient"),
         events.alias("events_received"),
         pl.coalesce(f("fbtrace_id"), c("fbtrace_id")).str.extract(r"^([A-Za-z0-9_\-+/=]{1,64})$", 1).alias("fbtrace_id"),
-        response_signal(code, has_error, events).alias("signal"),
+        response_signal(has_error, events).alias("signal"),
         message.str.replace_all(r"\s+", " ").alias("message"),
     )
     rows = redact_columns(rows, "message")

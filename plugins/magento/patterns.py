@@ -18,6 +18,8 @@ Patterns are valid for Python ``re`` (the reader, the sniffer) and Rust
 
 from __future__ import annotations
 
+from auditor.graph_errors import HTML_PAGE, TRANSPORT_TEXT
+
 LEVELS = "DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL|ALERT|EMERGENCY"
 #: ``[date time] channel.LEVEL: `` -- a record's first line (the Source's ``entry_start``).
 ENTRY_START = (
@@ -52,11 +54,10 @@ SWALLOWED = r"^\{\}$"
 # --- Guzzle request exceptions: "Client error: `POST <url>` resulted in a `400 Bad Request` response:" ---
 GUZZLE_STATUS = r"resulted in a `(\d{3})[^`]*` response"
 GUZZLE_URL = r"`(?:POST|GET|DELETE|PUT) (https?://[^`\s]+)`"
-TRANSPORT = (
-    r"(?i)curl error \d+|operation timed out|timed out after|connection timed out|could not resolve host"
-    r"|connection refused|failed to connect|connection reset|ssl certificate|network is unreachable"
-)
-HTML = r"(?i)<!doctype html|<html[\s>]"
+#: A send that got no answer, and an HTML page for an answer: the core's words,
+#: the same for every source (:mod:`auditor.graph_errors`).
+TRANSPORT = TRANSPORT_TEXT
+HTML = HTML_PAGE
 #: The Graph error object inside a message (whole, or cut by Guzzle at ~120 characters).
 ERR_CODE = r'"error"\s*:\s*\{.*?"code"\s*:\s*"?(\d+)'
 ERR_SUBCODE = r'"error_subcode"\s*:\s*"?(\d+)'
