@@ -181,6 +181,8 @@ class R(random.Random):
         return "A" + self.b64(22)
 
     def ip(self) -> str:
+        # the address mix of scripts/samplegen/shops.rand_ip, drawn with getrandbits:
+        # sharing that one would change every generated benchmark input
         r = self.random()
         if r < 0.42:
             return "203.0.113.%d" % self.randint(2, 254)
