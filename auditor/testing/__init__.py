@@ -33,7 +33,10 @@ from ..report.model import build_report
 from ..ruleset import load_ruleset
 from ..schema import REJECT_SCHEMA, plain, validate
 
-__all__ = ["Parsed", "assert_canonical", "audit_text", "make_registry", "parse_paths", "parse_text", "schema_problems"]
+__all__ = [
+    "Parsed", "assert_canonical", "audit_text", "iter_plugin_hooks", "make_registry", "parse_paths", "parse_text",
+    "schema_problems",
+]
 
 
 def make_registry(*plugins: ModuleType | object | str, builtins: bool = False) -> Registry:
