@@ -43,7 +43,9 @@ def group_records(batch: pl.DataFrame) -> pl.DataFrame:
     sum of record starts: no per-line Python.
     """
     text = pl.col("text")
-    blank = text.str.strip_chars() == ""
+    # blank lines are found once, for the NDJSON test and for the rules below
+    batch = batch.with_columns((text.str.strip_chars() == "").alias("_blank"))
+    blank = pl.col("_blank")
     # NDJSON: every line one JSON object.  Then each line is its own record (a
     # one-line object closes its record; nothing before it announces a body),
     # exactly what the rules below give, for two literal tests a line.
@@ -53,7 +55,6 @@ def group_records(batch: pl.DataFrame) -> pl.DataFrame:
                                            text.alias("rec"))
     # per-line booleans first (cheap, mostly literal tests), then shift booleans
     feats = batch.with_columns(
-        blank.alias("_blank"),
         text.str.contains("^" + TS_HEAD).alias("_ts"),
         text.str.starts_with("{").alias("_brace"),
         (text.str.starts_with("<") & text.str.contains(r"^(?i:<!doctype)")).alias("_doctype"),
