@@ -157,6 +157,36 @@ def test_envelopes_with_a_secret_duplicates_topics_and_hmac():
     assert any("4 valid, 1 invalid" in n for n in notes)
 
 
+def _delivery_facts(df: pl.DataFrame) -> list[tuple]:
+    return sorted(
+        (str(r["order_id"]), r["kind"], r["shop"], r["logged_at"], extra(r)["topic"], extra(r)["hmac"], extra(r).get("webhook_id"))
+        for r in df.iter_rows(named=True)
+    )
+
+
+def test_envelope_layouts_read_like_the_plain_one(tmp_path):
+    """The headers of a raw-body envelope are cut from its text when that is
+    safe; escaped, nested, repeated or reordered headers take the JSON path.
+    Either way the deliveries read the same."""
+    plain, rejects, _ = run("envelopes.ndjson", shopify_secret=SECRET)
+    assert rejects.is_empty()
+    envelopes = [json.loads(line) for line in (DATA / "envelopes.ndjson").read_text().splitlines() if line.strip()]
+    layouts = {
+        # \u escapes and escaped slashes in header values (PHP json_encode, ensure_ascii writers)
+        "escaped": lambda e: json.dumps(e).replace("orders/", "orders\\u002f").replace("/", "\\/"),
+        # a nested "headers" object ahead of the real one
+        "nested": lambda e: json.dumps({"meta": {"headers": {"X-Shopify-Topic": "products/update"}}, **e}),
+        # body first, headers pretty-printed after it, on one line
+        "reordered": lambda e: json.dumps({"body": e["body"], "headers": e["headers"]}, indent=None, separators=(" , ", " : ")),
+    }
+    for name, write in layouts.items():
+        path = tmp_path / f"{name}.ndjson"
+        path.write_text("".join(write(e) + "\n" for e in envelopes))
+        df, rejects, _ = run(path, shopify_secret=SECRET)
+        assert rejects.is_empty(), name
+        assert _delivery_facts(df) == _delivery_facts(plain), name
+
+
 def test_wrong_secret_fails_every_signed_delivery():
     df, _, notes = run("envelopes.ndjson", "capture-orders-create.http", shopify_secret="not-the-secret")
     verdicts = [extra(r)["hmac"] for r in df.iter_rows(named=True)]

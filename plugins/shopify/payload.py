@@ -27,6 +27,9 @@ from .records import http_parts
 _ENVELOPE_HEADERS = r'"headers"\s*:\s*[\[{]'
 _ENVELOPE_BODY = r'"body"\s*:'
 _STRING_BODY = r'"body"\s*:\s*"'
+#: a headers object without nested objects (values are strings, numbers or one-element lists)
+_FLAT_HEADERS = r'"headers"\s*:\s*(\{[^{}]*\})'
+_RAW_ENVELOPE = pl.Struct({"body": pl.String})
 
 
 def delivery_parts(records: pl.DataFrame) -> pl.DataFrame:
@@ -40,16 +43,38 @@ def delivery_parts(records: pl.DataFrame) -> pl.DataFrame:
     envelope = ~is_http & rec.str.contains(_ENVELOPE_HEADERS) & rec.str.contains(_ENVELOPE_BODY)
     records = records.with_columns(envelope.alias("_envelope"))
     http = records.filter(is_http).with_columns(*http_parts(rec), pl.lit("raw").alias("_body_kind"))
-    env = records.filter(pl.col("_envelope")).with_columns(
-        rec.str.json_path_match("$.headers").alias("_headers_text"),
-        rec.str.json_path_match("$.body").alias("_body_text"),
-        pl.when(rec.str.contains(_STRING_BODY)).then(pl.lit("raw")).otherwise(pl.lit("reserialised")).alias("_body_kind"),
-    )
+    env = _envelope_parts(records.filter(pl.col("_envelope")))
     bare = records.filter(~is_http & ~pl.col("_envelope")).with_columns(
         pl.lit(None, dtype=pl.String).alias("_headers_text"), rec.alias("_body_text"), pl.lit("bare").alias("_body_kind"),
     )
     out = pl.concat([http, env, bare], how="diagonal_relaxed").sort("file", "line", maintain_order=True)
     return add_headers(out)
+
+
+def _envelope_parts(env: pl.DataFrame) -> pl.DataFrame:
+    """``_headers_text``, ``_body_text`` and ``_body_kind`` of envelope records, reading each envelope once.
+
+    A raw body (a JSON string: what Shopify sent, byte for byte) is taken by
+    one decode against ``{"body": String}``; the headers object is cut out of
+    the text when it is flat and its key occurs once.  Anything else (an
+    object body, nested or repeated ``headers``, an envelope that does not
+    decode) takes the JSON paths, which read the whole envelope each.
+    """
+    rec = pl.col("rec")
+    raw = rec.str.contains(_STRING_BODY)
+    env = env.with_columns(raw.alias("_raw"))
+    body = safe_json_decode(env.select(pl.when(pl.col("_raw")).then(rec)).to_series(), _RAW_ENVELOPE)
+    env = env.with_columns(body.struct.field("body").alias("_body_text"))
+    flat = rec.str.extract(_FLAT_HEADERS, 1)
+    # once, and no \\u escape (the JSON path writes those back as characters)
+    once = (rec.str.count_matches('"headers"', literal=True) == 1) & ~flat.str.contains("\\u", literal=True)
+    headers = pl.when(pl.col("_raw") & once).then(flat)
+    env = env.with_columns(headers.alias("_headers_text"))
+    return env.with_columns(
+        pl.coalesce("_headers_text", pl.when(pl.col("_headers_text").is_null()).then(rec).str.json_path_match("$.headers")),
+        pl.coalesce("_body_text", pl.when(pl.col("_body_text").is_null()).then(rec).str.json_path_match("$.body")),
+        pl.when(pl.col("_raw")).then(pl.lit("raw")).otherwise(pl.lit("reserialised")).alias("_body_kind"),
+    ).drop("_raw")
 
 
 def decode_items(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:

@@ -49,9 +49,42 @@ def split_documents(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.lit("not a Shopify webhook payload, envelope, REST export or HTTP capture").alias("reason"),
     )
     docs = docs.filter(pl.col("shape") != "unknown")
+    # the usual delivery file: one object from its first byte, no other line
+    # opening one (a pretty-printed object's inner lines are indented, its
+    # closing brace is no start).  It is one record, the whole text; only the
+    # other documents are cut into lines below.
+    whole = (pl.col("shape") == "objects") & pl.col("text").str.starts_with("{") & ~pl.col("text").str.contains("\n{", literal=True)
+    docs = docs.with_columns(whole.alias("_whole"))
+    single_docs = docs.filter(pl.col("_whole")).select(
+        "_doc", pl.lit(1, dtype=pl.Int64).alias("_rid"), "file", pl.col("line").cast(pl.Int64), "shape", pl.col("text").alias("rec")
+    )
+    docs = docs.filter(~pl.col("_whole"))
     if docs.is_empty():
-        return _empty_records(), unknown.cast(REJECT_SCHEMA)
+        records, before = single_docs, pl.DataFrame(schema=REJECT_SCHEMA)
+    else:
+        records, before = _split_lines(docs)
+        records = pl.concat([single_docs, records.select(single_docs.columns)])
+    records = records.sort("_doc", "_rid").select("file", "line", "shape", "rec")
+    rec = pl.col("rec").str.strip_chars()
+    array_rec = (
+        rec.str.strip_prefix("[").str.strip_chars()
+        .str.strip_suffix("]").str.strip_chars()
+        .str.strip_suffix(",").str.strip_chars()
+    )
+    records = records.with_columns(
+        pl.when(pl.col("shape") == "array").then(array_rec)
+        .when(pl.col("shape") == "objects").then(rec)
+        .otherwise(pl.col("rec").str.strip_chars_end())
+        .alias("rec")
+    )
+    rejects = pl.concat([unknown.cast(REJECT_SCHEMA), before.cast(REJECT_SCHEMA)])
+    return records, rejects
 
+
+def _split_lines(docs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(records, rejects)`` of documents that may hold several records: each
+    line is tested for a record start, records are the runs of lines from one
+    start to the next (``_doc, _rid, file, line, shape, rec``)."""
     lines = (
         docs.select("_doc", "file", "shape", pl.col("line").alias("_base"), pl.col("text").str.split("\n").alias("t"))
         .explode("t")
@@ -91,21 +124,7 @@ def split_documents(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .group_by("_doc", "_rid", maintain_order=True)
         .agg(pl.col("file").first(), pl.col("line").first(), pl.col("shape").first(), t.str.join("\n").alias("rec"))
     )
-    records = pl.concat([single, multi.select(single.columns)]).sort("_doc", "_rid").select("file", "line", "shape", "rec")
-    rec = pl.col("rec").str.strip_chars()
-    array_rec = (
-        rec.str.strip_prefix("[").str.strip_chars()
-        .str.strip_suffix("]").str.strip_chars()
-        .str.strip_suffix(",").str.strip_chars()
-    )
-    records = records.with_columns(
-        pl.when(pl.col("shape") == "array").then(array_rec)
-        .when(pl.col("shape") == "objects").then(rec)
-        .otherwise(pl.col("rec").str.strip_chars_end())
-        .alias("rec")
-    )
-    rejects = pl.concat([unknown.cast(REJECT_SCHEMA), before.cast(REJECT_SCHEMA)])
-    return records, rejects
+    return pl.concat([single, multi.select(single.columns)]), before
 
 
 def http_parts(rec: pl.Expr) -> list[pl.Expr]:
