@@ -237,6 +237,23 @@ class _Part:
     def has(self, column: str) -> bool:
         return column in self.columns()
 
+    def _stored(self, name: str) -> bool:
+        """Is ``name`` read from the parsed batches (a canonical column no finalize replaced)?"""
+        return bool(self.batches) and name in STORED_SCHEMA and not any(name in cols for _, cols in self.replaced)
+
+    def _read_stored(self, names: list[str]) -> dict[str, pl.Series]:
+        """Canonical columns of the parsed batches in one scan (opening the
+        files once, not once a column), each made one chunk on its own so
+        the copy never holds more than one column twice."""
+        if not names:
+            return {}
+        frame = pl.scan_ipc(self.batches).select(names).collect()
+        out = {}
+        for name in names:
+            out[name] = frame.get_column(name).rechunk()
+            frame = frame.drop(name)
+        return out
+
     def read_column(self, name: str) -> pl.Series | None:
         """Column ``name`` for every row of the source (None: the rows do not have it)."""
         path = next((p for p, cols in reversed(self.replaced) if name in cols), None)
@@ -257,7 +274,8 @@ class _Part:
 
     def read(self, columns: list[str]) -> pl.DataFrame:
         """``columns`` for every row of the source (a column it has none of is a constant null)."""
-        found = {c: s for c in dict.fromkeys(columns) if (s := self.read_column(c)) is not None}
+        found = self._read_stored([c for c in dict.fromkeys(columns) if self._stored(c)])
+        found.update((c, s) for c in dict.fromkeys(columns) if c not in found and (s := self.read_column(c)) is not None)
         out = _frame_of(list(found.values()), self.height)
         missing = [c for c in columns if c not in found]
         if missing:
