@@ -70,6 +70,24 @@ def test_every_variant_is_sniffed_as_shopify():
         assert picked is not None and picked.name == "shopify", unit.name
 
 
+def test_sniff_takes_envelopes_and_leaves_logs_that_quote_shopify_headers():
+    """Only the head of a file decides.  A capture envelope (headers first) is
+    a delivery; a Cloud Logging entry or a Graph response that quotes the same
+    headers is not, wherever its own keys stand."""
+    registry = Registry.collect(load_plugins().pm)
+    sniff = registry.sources["shopify"].sniff
+    headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": SHOP, "X-Shopify-Webhook-Id": "b7504392"}
+    body = json.dumps({"id": 1, "total_price": "10.00", "order_number": 1001})
+    envelope = {"headers": headers, "body": body}
+    assert sniff("d.json", json.dumps(envelope).encode()) == 0.95
+    assert sniff("d.json", json.dumps(envelope, indent=2).encode()) == 0.95
+    assert sniff("d.json", json.dumps({"body": body, "headers": headers}).encode()) == 0.95
+    entry = {"jsonPayload": {"message": "webhook in", "headers": headers}, "insertId": "abc", "logName": "projects/p/logs/run"}
+    assert sniff("shard.json", json.dumps(entry).encode()) == 0.0
+    graph = {"headers": ["X-Shopify-Topic: orders/create"], "fbtrace_id": "A1b2", "events_received": 1}
+    assert sniff("graph.json", json.dumps(graph).encode()) == 0.0
+
+
 def test_single_pretty_printed_delivery_time_zone_and_big_id():
     df, rejects, notes = run("orders-create-820982911946154508.json")
     assert rejects.is_empty()

@@ -51,11 +51,17 @@ def pick_source(
     head = unit.head()
     base_name = unit.name.rsplit("!", 1)[-1].rsplit("/", 1)[-1]
     key = memo.key(unit.name) if memo is not None else None
+    scores: dict[str, float] = {}  # each sniffer runs at most once on a file
     if key is not None:
         for name, expected in memo.known.get(key, ()):
-            if _score(sources[name], name, base_name, head, problems) == expected:
+            if name not in scores:
+                scores[name] = _score(sources[name], name, base_name, head, problems)
+            if scores[name] == expected:
                 return sources[name], head
-    scores = {name: _score(sources[name], name, base_name, head, problems) for name in sorted(sources)}
+    for name in sorted(sources):
+        if name not in scores:
+            scores[name] = _score(sources[name], name, base_name, head, problems)
+    scores = {name: scores[name] for name in sorted(sources)}
     best: tuple[float, str] | None = None
     for name, score in scores.items():
         if score > 0 and (best is None or score > best[0]):

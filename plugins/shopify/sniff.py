@@ -10,8 +10,9 @@ sniffed (:class:`auditor.ingest.sniff.SniffMemo` runs this sniffer alone on the
 files like one it already won).  So the tests run on the head's bytes, not on
 decoded text (no decode; a search in ``bytes`` is several times faster than in
 a ``str`` holding one non-ASCII character), literal ``in`` tests come before a
-regex, and the case-insensitive header search runs on the lower-cased bytes:
-about 30 us a file.
+regex, the case-insensitive header search runs on the lower-cased bytes, and
+a capture envelope (``{"headers": {...`` first) skips the search for keys of
+foreign logs: about 16 us a delivery.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ _TOTAL = re.compile(rb'"total_price"\s*:')
 _REST = re.compile(rb'^\s*\[?\s*\{\s*"(?:orders?|checkouts?)"\s*:')
 _FOREIGN = re.compile(rb'"(?:logName|insertId|textPayload|jsonPayload|events_received|fbtrace_id)"\s*:')
 _HTTP = re.compile(rb"\n(?:POST|PUT|PATCH) \S+ HTTP/\d")  # searched in "\n" + head
+# a capture envelope opens with its headers: no Cloud Logging entry or Graph
+# response does, so _FOREIGN (a third of the sniff's time) need not be searched
+_ENVELOPE_START = re.compile(rb'\s*\{\s*"headers"\s*:\s*\{')
 
 # literal necessary conditions, tested with ``in`` before a regex runs
 _ORDER_HINTS = (b'"order_number"', b'"line_items"', b'"checkout_token"', b'"financial_status"',
@@ -56,7 +60,7 @@ def sniff(file_name: str, head_bytes: bytes) -> float:
     head = _utf8(head_bytes)
     if not _starts_like_json_or_http(head):
         return 0.0
-    if b"Facebook-for-WooCommerce" in head or _FOREIGN.search(head):
+    if b"Facebook-for-WooCommerce" in head or (not _ENVELOPE_START.match(head) and _FOREIGN.search(head)):
         return 0.0  # Cloud Logging entries, Graph responses, WooCommerce logs
     lower = head.lower()
     if any(h in lower for h in _HEADER_HINTS) and _HEADER.search(lower):
