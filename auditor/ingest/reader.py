@@ -183,8 +183,10 @@ def read_pieces(
         if framing == "document":
             data = head + _read_capped(fh, MAX_DOCUMENT_BYTES)
             stats.bytes_read += len(data)
-            text = decode_text(data, True).replace("\r\n", "\n")
-            stats.lines += text.count("\n") + 1
+            text = decode_text(data, True)
+            if b"\r" in data:  # tests on the bytes: memchr speed, 20,000 files over
+                text = text.replace("\r\n", "\n")
+            stats.lines += data.count(b"\n") + 1  # decoding never adds or drops a newline
             yield Piece(unit.name, 1, text, False, document=True)
             return
         yield from _stream(unit.name, head, fh, framing, entry_start, chunk_bytes, stats)

@@ -56,9 +56,10 @@ def _envelope_parts(env: pl.DataFrame) -> pl.DataFrame:
 
     A raw body (a JSON string: what Shopify sent, byte for byte) is taken by
     one decode against ``{"body": String}``; the headers object is cut out of
-    the text when it is flat and its key occurs once.  Anything else (an
-    object body, nested or repeated ``headers``, an envelope that does not
-    decode) takes the JSON paths, which read the whole envelope each.
+    the text when it is flat and ``"headers"`` occurs once in it.  Anything
+    else (an object body's text, nested, repeated or escaped headers, an
+    envelope that does not decode) takes the JSON paths, which read the
+    whole envelope each.
     """
     rec = pl.col("rec")
     raw = rec.str.contains(_STRING_BODY)
@@ -68,12 +69,16 @@ def _envelope_parts(env: pl.DataFrame) -> pl.DataFrame:
     flat = rec.str.extract(_FLAT_HEADERS, 1)
     # once, and no \\u escape (the JSON path writes those back as characters)
     once = (rec.str.count_matches('"headers"', literal=True) == 1) & ~flat.str.contains("\\u", literal=True)
-    headers = pl.when(pl.col("_raw") & once).then(flat)
+    headers = pl.when(once).then(flat)
     env = env.with_columns(headers.alias("_headers_text"))
+    # the JSON paths only where the cheap reads left a gap (none, in the usual archive)
+    gaps = [
+        pl.coalesce(col, pl.when(pl.col(col).is_null()).then(rec).str.json_path_match(path)).alias(col)
+        for col, path in (("_headers_text", "$.headers"), ("_body_text", "$.body"))
+        if env.get_column(col).has_nulls()
+    ]
     return env.with_columns(
-        pl.coalesce("_headers_text", pl.when(pl.col("_headers_text").is_null()).then(rec).str.json_path_match("$.headers")),
-        pl.coalesce("_body_text", pl.when(pl.col("_body_text").is_null()).then(rec).str.json_path_match("$.body")),
-        pl.when(pl.col("_raw")).then(pl.lit("raw")).otherwise(pl.lit("reserialised")).alias("_body_kind"),
+        *gaps, pl.when(pl.col("_raw")).then(pl.lit("raw")).otherwise(pl.lit("reserialised")).alias("_body_kind"),
     ).drop("_raw")
 
 
