@@ -47,7 +47,10 @@ def delivery_parts(records: pl.DataFrame) -> pl.DataFrame:
     bare = records.filter(~is_http & ~pl.col("_envelope")).with_columns(
         pl.lit(None, dtype=pl.String).alias("_headers_text"), rec.alias("_body_text"), pl.lit("bare").alias("_body_kind"),
     )
-    out = pl.concat([http, env, bare], how="diagonal_relaxed").sort("file", "line", maintain_order=True)
+    shapes = [part for part in (http, env, bare) if part.height] or [env]
+    # one shape (the usual archive): its rows are in file/line order already,
+    # and a concat and a sort would copy every text again
+    out = shapes[0] if len(shapes) == 1 else pl.concat(shapes, how="diagonal_relaxed").sort("file", "line", maintain_order=True)
     return add_headers(out)
 
 
@@ -104,6 +107,8 @@ def decode_items(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dic
         .otherwise(pl.lit("body is not a JSON object of the expected shape (cut or half-written delivery?)"))
         .alias("reason"),
     )
+    # the texts are read: filtering and exploding the items need not copy them
+    records = records.drop("rec", "_body_text", "_json")
     d = pl.col("_d")
     top = pl.struct([d.struct.field(f) for f in ORDER.to_schema()])
     orders, checkouts = d.struct.field("orders"), d.struct.field("checkouts")
@@ -117,7 +122,7 @@ def decode_items(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, dic
         .when(checkouts.list.len() > 0).then(checkouts)
         .otherwise(pl.concat_list(pl.coalesce(d.struct.field("order"), d.struct.field("checkout"), top)))
         .alias("_o"),
-    ).drop("_d", "_json").explode("_o")
+    ).drop("_d").explode("_o")
 
     o = pl.col("_o")
     topic = pl.col("_topic").str.to_lowercase()

@@ -59,12 +59,12 @@ def split_documents(batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "_doc", pl.lit(1, dtype=pl.Int64).alias("_rid"), "file", pl.col("line").cast(pl.Int64), "shape", pl.col("text").alias("rec")
     )
     docs = docs.filter(~pl.col("_whole"))
-    if docs.is_empty():
+    if docs.is_empty():  # in document order already: no sort (it would copy every text)
         records, before = single_docs, pl.DataFrame(schema=REJECT_SCHEMA)
     else:
         records, before = _split_lines(docs)
-        records = pl.concat([single_docs, records.select(single_docs.columns)])
-    records = records.sort("_doc", "_rid").select("file", "line", "shape", "rec")
+        records = pl.concat([single_docs, records.select(single_docs.columns)]).sort("_doc", "_rid")
+    records = records.select("file", "line", "shape", "rec")
     rec = pl.col("rec").str.strip_chars()
     array_rec = (
         rec.str.strip_prefix("[").str.strip_chars()
