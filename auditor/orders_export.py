@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .rows import as_readable
+from .rows import CanonicalRows, as_readable
 from .schema import plain
 
 if TYPE_CHECKING:
@@ -155,7 +155,21 @@ def reconcile(data: "Readable", window_hours: float = 168, value_tolerance: floa
     pixel or else the shop, and the per-order flags), ``server``, ``browser`` and
     ``links``.
     """
-    data = as_readable(data)
+    rows = _rows_of(data)
+    if rows is not None:  # once per audit: the checks and the report ask alike
+        key = ("orders_export.reconcile", window_hours, value_tolerance)
+        return dict(rows.derived(key, lambda: _reconcile(rows, window_hours, value_tolerance)))
+    return _reconcile(as_readable(data), window_hours, value_tolerance)
+
+
+def _rows_of(data: Any) -> CanonicalRows | None:
+    """The audit's rows behind ``data`` (the rows themselves, or a check's
+    context), to keep derived tables with; None for a bare frame."""
+    rows = data if isinstance(data, CanonicalRows) else getattr(data, "rows", None)
+    return rows if isinstance(rows, CanonicalRows) else None
+
+
+def _reconcile(data: "Readable", window_hours: float, value_tolerance: float) -> dict[str, pl.DataFrame]:
     orders = backend_orders(data)
     server = match_orders(purchase_events(data, "server_event"), orders, window_hours)
     browser = match_orders(purchase_events(data, "browser_event"), orders, window_hours)

@@ -20,12 +20,12 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -180,6 +180,17 @@ class CanonicalRows:
 
     def close(self) -> None:
         """Release what the rows hold (temporary files); reading afterwards fails."""
+
+    def derived(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A table computed from the rows, built by ``build`` the first time
+        ``key`` is asked for and kept with them (they never change once laid
+        out): the checks and the report both need the orders matched to the
+        purchases, for instance, and it is worked out once.  Treat what it
+        returns as read-only."""
+        memo = self.__dict__.setdefault("_derived", {})
+        if key not in memo:
+            memo[key] = build()
+        return memo[key]
 
 
 def _check_columns(columns: tuple[str, ...]) -> None:
