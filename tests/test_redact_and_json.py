@@ -46,3 +46,23 @@ def test_safe_json_decode_nulls_only_the_bad_rows():
     dtype = pl.Struct({"a": pl.Int64})
     s = pl.Series("b", ['{"a": 1}', "not json", '{"a": 2},{"a": 3}', None, '{"a": 4}'])
     assert safe_json_decode(s, dtype).struct.field("a").to_list() == [1, None, None, None, 4]
+
+
+def test_safe_json_decode_in_slices_keeps_order_and_isolates_bad_rows(monkeypatch):
+    """A column is decoded a slice of text at a time (bounded memory): every
+    slice decodes, rows keep their order, and the bad rows of any slice come
+    back null -- whatever the budget, which only pays for finding them."""
+    import auditor.jsonsafe as jsonsafe
+
+    monkeypatch.setattr(jsonsafe, "DECODE_BYTES", 64)  # ~3 rows a slice
+    texts = [f'{{"a": {i}, "b": "x{i}"}}' for i in range(200)]
+    bad = {7, 8, 93, 199}
+    for i in bad:
+        texts[i] = texts[i][:-3] if i % 2 else "not json"
+    texts[50] = None
+    s = pl.Series("t", texts)
+    assert len(jsonsafe._text_slices(s)) > 30
+    out = jsonsafe.safe_json_decode(s, pl.Struct({"a": pl.Int64, "b": pl.String}), budget=40)
+    expected = [None if i in bad or i == 50 else i for i in range(200)]
+    assert out.struct.field("a").to_list() == expected
+    assert out.struct.field("b").to_list()[:3] == ["x0", "x1", "x2"]
