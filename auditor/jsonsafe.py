@@ -23,7 +23,7 @@ BUDGET = 256
 DECODE_BYTES = 2 << 20
 
 
-def _text_slices(s: pl.Series) -> list[tuple[int, int]]:
+def text_slices(s: pl.Series) -> list[tuple[int, int]]:
     """``(offset, length)`` row ranges of the string series ``s`` holding about
     :data:`DECODE_BYTES` of text each (by the average row length; nulls are free)."""
     max_bytes = DECODE_BYTES
@@ -40,7 +40,7 @@ def safe_json_decode(s: pl.Series, dtype: pl.DataType, budget: int = BUDGET) -> 
     ``budget`` bounds the calls spent isolating bad rows (beyond one a slice)."""
     if s.is_empty():
         return pl.Series(s.name, [], dtype=dtype)
-    slices = _text_slices(s)
+    slices = text_slices(s)
     left = [budget + len(slices)]
 
     def decode(part: pl.Series) -> pl.Series:

@@ -61,7 +61,7 @@ def test_safe_json_decode_in_slices_keeps_order_and_isolates_bad_rows(monkeypatc
         texts[i] = texts[i][:-3] if i % 2 else "not json"
     texts[50] = None
     s = pl.Series("t", texts)
-    assert len(jsonsafe._text_slices(s)) > 30
+    assert len(jsonsafe.text_slices(s)) > 30
     out = jsonsafe.safe_json_decode(s, pl.Struct({"a": pl.Int64, "b": pl.String}), budget=40)
     expected = [None if i in bad or i == 50 else i for i in range(200)]
     assert out.struct.field("a").to_list() == expected

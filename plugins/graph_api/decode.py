@@ -13,6 +13,8 @@ import re
 
 import polars as pl
 
+from auditor.jsonsafe import text_slices
+
 from .patterns import BODY_KEYS, CONTAINER_KEYS, ERROR_FIELDS, FLAT, WRAPPER_KEYS, S
 
 _CONTAINER_TOKEN = '"(?:' + "|".join(CONTAINER_KEYS) + r')"\s*:\s*\S'
@@ -93,7 +95,14 @@ def _path_struct(col: pl.Expr, dtype: pl.Struct, prefix: str = "$") -> pl.Expr:
 
 
 def _decode_part(part: pl.DataFrame, dtype: pl.Struct) -> pl.DataFrame:
-    """Decode ``part.j`` (rows of one shape).  Invalid JSON rows are dropped."""
+    """Decode ``part.j`` (rows of one shape) a few MiB of text at a time, like
+    :func:`auditor.jsonsafe.safe_json_decode` (the decoder's working memory
+    stays small).  Invalid JSON rows are dropped."""
+    slices = [_decode_slice(part.slice(offset, length), dtype) for offset, length in text_slices(part.get_column("j"))]
+    return slices[0] if len(slices) == 1 else pl.concat(slices, rechunk=False)
+
+
+def _decode_slice(part: pl.DataFrame, dtype: pl.Struct) -> pl.DataFrame:
     j = pl.col("j")
     try:
         return part.select("rid", j.str.json_decode(dtype).alias("d"))
