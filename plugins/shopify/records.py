@@ -134,7 +134,3 @@ def http_parts(rec: pl.Expr) -> list[pl.Expr]:
         pl.coalesce(parts.struct.field("head"), rec).alias("_headers_text"),
         parts.struct.field("body").str.strip_chars_end().alias("_body_text"),
     ]
-
-
-def _empty_records() -> pl.DataFrame:
-    return pl.DataFrame(schema={"file": pl.String, "line": pl.Int64, "shape": pl.String, "rec": pl.String})
