@@ -326,13 +326,13 @@ def _finalize(spill: SpillWriter, source: Any, ctx: ParseContext, fail: Callable
     if source.finalize is not None:
         narrow = bool(source.finalize_columns)
         before = spill.read(name, list(source.finalize_columns) if narrow else None)
+        if narrow:  # each row's position, so finalize may drop rows (dedupe) and say which stay
+            before = before.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN))
+        height = before.height
         try:
             out = source.finalize(before, ctx)
-            if narrow and (not isinstance(out, pl.DataFrame) or out.height != before.height):
-                raise SchemaError(
-                    f"finalize returned {getattr(out, 'height', '?')} rows for {before.height}: with "
-                    "finalize_columns it must keep every row in its order"
-                )
+            if narrow:
+                out = _kept_in_order(out, height)
         except Exception as exc:  # noqa: BLE001 - plugin code
             fail(source.plugin, f"finalize {name}", exc)
             out = None
@@ -345,12 +345,36 @@ def _finalize(spill: SpillWriter, source: Any, ctx: ParseContext, fail: Callable
                 spill.drop(name)
                 return
             if narrow:  # only what it returned replaces the stored columns
+                if out.height != height:  # the other columns keep the same rows, a spill file at a time
+                    spill.keep_rows(name, out.get_column(ROW_COLUMN))
                 spill.replace_columns(name, canonical.select(c for c in canonical.columns if c in out.columns))
             else:
                 spill.replace_rows(name, canonical)
             del out, canonical
     if name in spill.sources:
         spill.replace_columns(name, spill.read(name, ["account", "pixel_id", "shop"]).select(ACCOUNT.alias("account")))
+
+
+#: The row position column a narrow ``finalize`` gets (see :class:`auditor.registry.Source`).
+ROW_COLUMN = "_row"
+
+
+def _kept_in_order(out: Any, height: int) -> pl.DataFrame:
+    """What a narrow ``finalize`` returned, in row order: every row, or the
+    rows it keeps named by their :data:`ROW_COLUMN` (each once)."""
+    if not isinstance(out, pl.DataFrame):
+        raise SchemaError(f"finalize returned {type(out).__name__}, not a DataFrame")
+    if ROW_COLUMN not in out.columns:
+        if out.height != height:
+            raise SchemaError(
+                f"finalize returned {out.height} rows for {height}: with finalize_columns it must keep every "
+                f"row in its order, or return the {ROW_COLUMN} column of the rows it keeps"
+            )
+        return out
+    rows = out.get_column(ROW_COLUMN)
+    if rows.null_count() or not rows.is_unique().all() or (rows.len() and (rows.min() < 0 or rows.max() >= height)):
+        raise SchemaError(f"finalize returned a {ROW_COLUMN} column that does not name rows it was given, each once")
+    return out if rows.is_sorted() else out.sort(ROW_COLUMN)
 
 
 def canonical_frame(frames: list[pl.DataFrame]) -> pl.DataFrame:

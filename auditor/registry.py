@@ -113,12 +113,15 @@ class Source:
         time zone).  The rows come in parse order (files in input order, each
         file's batches in order); private ``_`` columns from ``parse`` are there.
     :param finalize_columns: the columns ``finalize`` reads or writes.  When
-        given, ``finalize`` gets only those (the ones the rows have) and must
-        return the same rows in the same order; each column it returns replaces
-        the stored one, the others stay as they are.  The rest of the rows stays
-        on disk, so finalizing a multi-GB source costs a few columns of memory.
-        Empty (the default): ``finalize`` gets every column and may add or drop
-        rows, at the cost of holding the whole source in memory.
+        given, ``finalize`` gets only those (the ones the rows have) plus
+        ``_row``, each row's position, and returns either the same rows in the
+        same order, or the rows it keeps with their ``_row`` (a deduplication
+        drops rows this way; any order, each row once).  Each column it returns
+        replaces the stored one, the others stay as they are (for the kept
+        rows).  The rest of the rows stays on disk, so finalizing a multi-GB
+        source costs a few columns of memory.  Empty (the default): ``finalize``
+        gets every column and may add or drop rows, at the cost of holding the
+        whole source in memory.
     :param options: the ``ctx.options`` keys this source reads (``--set KEY=VALUE``,
         ``site_timezone``...).  The command line refuses a ``--set`` key no
         loaded source declares, before reading any input.

@@ -294,6 +294,14 @@ class _Part:
         return out.select(columns)
 
 
+def _keep_in_file(path: Path, rows: pl.Series) -> None:
+    """Rewrite the spill file ``path`` with only its rows at positions ``rows``
+    (written beside it, then renamed over it: a reader may still map the old one)."""
+    fresh = path.with_name(path.name + ".new")
+    pl.read_ipc(path)[rows].write_ipc(fresh, compression="lz4")
+    os.replace(fresh, path)
+
+
 def _concat_relaxed(parts: list[pl.Series]) -> pl.Series:
     """The parts of one column end to end, in the supertype of their dtypes (nulls fill)."""
     frames = [s.to_frame() for s in parts]
@@ -405,6 +413,28 @@ class SpillWriter:
             raise ValueError(f"{columns.height} rows given for the {part.height} rows of source {source!r}")
         if columns.width:
             part.replaced.append(self._write(columns))
+
+    def keep_rows(self, source: str, rows: pl.Series) -> None:
+        """Keep only ``rows`` (positions in parse order, ascending) of
+        ``source``'s rows, in every column: a finalize that drops rows (the
+        duplicates of a deduplication) while reading a few columns.  The
+        files are rewritten one at a time, so memory stays one spill file."""
+        self._flush(source)
+        part = self._parts[source]
+        rows = rows.cast(pl.Int64)
+        offset, private = 0, []
+        for path, (private_path, names, n) in zip(part.batches, part.private):
+            lo, hi = rows.search_sorted(offset), rows.search_sorted(offset + n)
+            local = rows.slice(lo, hi - lo) - offset
+            _keep_in_file(path, local)
+            if private_path is not None:
+                _keep_in_file(private_path, local)
+            private.append((private_path, names, local.len()))
+            offset += n
+        part.private = private
+        for path, _ in part.replaced:
+            _keep_in_file(path, rows)
+        part.height = rows.len()
 
     def replace_rows(self, source: str, rows: pl.DataFrame) -> None:
         """Store ``rows`` (canonical) as the source's whole content (a ``finalize`` that adds or drops rows)."""

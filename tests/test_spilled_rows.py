@@ -159,7 +159,16 @@ def _fill_currency(frame: pl.DataFrame, ctx) -> pl.DataFrame:
 
 
 def _drop_a_row(frame: pl.DataFrame, ctx) -> pl.DataFrame:
-    return frame.head(frame.height - 1)
+    return frame.drop("_row").head(frame.height - 1)
+
+
+def _drop_value_2(frame: pl.DataFrame, ctx) -> pl.DataFrame:
+    # a deduplication: the kept rows, named by their _row, in another order than given
+    return frame.filter(pl.col("_row") != 2).reverse().with_columns(pl.lit("222").alias("pixel_id"))
+
+
+def _name_a_row_twice(frame: pl.DataFrame, ctx) -> pl.DataFrame:
+    return pl.concat([frame, frame.tail(1)])
 
 
 class _Plugin:
@@ -179,7 +188,8 @@ def test_finalize_gets_only_its_declared_columns_and_its_output_is_kept():
     rows, summary, _, problems = parse_units(units, registry)
     try:
         assert not problems
-        assert SEEN["columns"] == ["currency", "_cur"]  # canonical first, then private; nothing else
+        # canonical first, then private, then each row's position; nothing else
+        assert SEEN["columns"] == ["currency", "_cur", "_row"]
         got = rows.select("value", "currency", "pixel_id", "account")
         assert got.get_column("currency").cast(pl.String).to_list() == ["USD"] * 5
         assert got.get_column("value").to_list() == [0.0, 1.0, 2.0, 3.0, 4.0]
@@ -188,14 +198,37 @@ def test_finalize_gets_only_its_declared_columns_and_its_output_is_kept():
         rows.close()
 
 
-def test_a_narrow_finalize_that_drops_rows_is_reported_and_the_rows_kept():
-    registry = make_registry(_Plugin(_drop_a_row, ("value",)))
+def test_a_narrow_finalize_that_drops_rows_without_saying_which_is_reported_and_the_rows_kept():
+    for finalize, says in ((_drop_a_row, "must keep every row"), (_name_a_row_twice, "each once")):
+        registry = make_registry(_Plugin(finalize, ("value",)))
+        units, _ = expand([str(_write_log())])
+        rows, summary, _, problems = parse_units(units, registry)
+        try:
+            assert [p.what for p in problems] == ["finalize sent_log"]
+            assert says in problems[0].error
+            assert rows.height == 5 and summary.by_source == {"sent_log": 5}
+        finally:
+            rows.close()
+
+
+def test_a_narrow_finalize_drops_rows_by_their_position_and_every_column_follows(monkeypatch):
+    """Deduplication on a few columns: the rows it keeps keep all their other
+    columns (the spill files rewritten one at a time, never loaded whole), in
+    parse order."""
+    import auditor.rows
+
+    monkeypatch.setattr(auditor.rows, "SPILL_ROWS", 2)  # rows 1-2, 3-4, 5: three spill files
+    registry = make_registry(_Plugin(_drop_value_2, ("pixel_id",)))
     units, _ = expand([str(_write_log())])
-    rows, summary, _, problems = parse_units(units, registry)
+    rows, summary, _, problems = parse_units(units, registry, batch_bytes=64)
     try:
-        assert [p.what for p in problems] == ["finalize sent_log"]
-        assert "must keep every row" in problems[0].error
-        assert rows.height == 5 and summary.by_source == {"sent_log": 5}
+        assert not problems
+        assert rows.height == 4 and summary.by_source == {"sent_log": 4}
+        got = rows.select("line", "value", "pixel_id", "account")
+        assert got.get_column("line").to_list() == [1, 2, 4, 5]
+        assert got.get_column("value").to_list() == [0.0, 1.0, 3.0, 4.0]  # a column finalize never saw
+        assert got.get_column("pixel_id").to_list() == ["222"] * 4  # what it wrote
+        assert got.get_column("account").cast(pl.String).to_list() == ["222"] * 4
     finally:
         rows.close()
 

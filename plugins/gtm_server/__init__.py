@@ -43,7 +43,7 @@ from typing import Any
 from auditor import Source, hookimpl
 
 from .patterns import ENTRY_START
-from .pipeline import finalize, parse
+from .pipeline import FINALIZE_COLUMNS, finalize, parse
 from .sniff import sniff
 
 __all__ = ["ENTRY_START", "SOURCE", "capi_auditor_register_sources", "finalize", "parse", "sniff"]
@@ -57,6 +57,7 @@ SOURCE = Source(
     sniff=sniff,
     parse=parse,
     finalize=finalize,
+    finalize_columns=FINALIZE_COLUMNS,
     description="Server-side GTM Cloud Logging exports (GCS sink NDJSON, gcloud --format=json arrays, BigQuery copy): "
     "Stape/Meta Facebook tag requests, responses and failures, incoming GA4 hits",
 )

@@ -43,7 +43,7 @@ from auditor.frames import keep_first, only_value
 
 LINK_SECONDS = 120
 _BASE_KEY = ["_lk_event", "_lk_pixel", "_lk_stream"]
-_FILLED = ("graph_version", "connector_version", "partner_agent", "shop", "batch_size", "connector")
+FILLED = ("graph_version", "connector_version", "partner_agent", "shop", "batch_size", "connector")
 
 
 def dedupe(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
@@ -149,13 +149,13 @@ def link(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     unpaired = answers.height - pairs.height
     if unpaired:
         ctx.tally("gtm_server.unpaired", {"unpaired": unpaired, "answers": answers.height}, partial(_unpaired_note, limit))
-    context = frame.select(pl.col("_idx").alias("_req_idx"), *[pl.col(c).alias(f"_req_{c}") for c in _FILLED])
+    context = frame.select(pl.col("_idx").alias("_req_idx"), *[pl.col(c).alias(f"_req_{c}") for c in FILLED])
     fill = pairs.select("_idx", "_req_batch", "_req_idx").join(context, on="_req_idx", how="left")
     out = frame.join(fill, on="_idx", how="left", maintain_order="left")
     return out.with_columns(
         pl.coalesce("batch_id", "_req_batch").alias("batch_id"),
         *[
             (pl.coalesce(f"_req_{c}", c) if c == "connector" else pl.coalesce(c, f"_req_{c}")).alias(c)
-            for c in _FILLED
+            for c in FILLED
         ],
-    ).drop("_idx", "_req_batch", "_req_idx", *[f"_req_{c}" for c in _FILLED])
+    ).drop("_idx", "_req_batch", "_req_idx", *[f"_req_{c}" for c in FILLED])

@@ -21,7 +21,7 @@ from auditor.attribution import fill_pixel_by_folder
 
 from .envelope import SKIPPED, decode_entries
 from .ga4 import browser_rows
-from .linking import dedupe, fill_pixel_by_stream, link
+from .linking import FILLED, dedupe, fill_pixel_by_stream, link
 from .patterns import REJECT_SCHEMA
 from .records import split_records
 from .stape import tag_rows
@@ -30,6 +30,13 @@ from .stape import tag_rows
 PRIVATE = {
     "_insert_id": pl.String, "_role": pl.String, "_sub": pl.Int64, "_trace": pl.String, "_stream": pl.String,
 }
+#: What ``finalize`` reads and writes (deduplication, pixel filling, pairing):
+#: the rest of the rows stays on disk; duplicates are dropped by their ``_row``.
+FINALIZE_COLUMNS = (
+    "file", "line", "logged_at", "event_name", "pixel_id", "account", "batch_id",
+    *FILLED, *PRIVATE,
+)
+
 _COUNTS = "gtm_server.skipped"
 
 

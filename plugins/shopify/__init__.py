@@ -40,7 +40,7 @@ from typing import Any
 from auditor import Source, hookimpl
 
 from .forged import CHECK, RULES_FILE
-from .pipeline import finalize, parse
+from .pipeline import FINALIZE_COLUMNS, finalize, parse
 from .sniff import sniff
 
 __all__ = ["CHECK", "SOURCE", "capi_auditor_register_checks", "capi_auditor_register_sources",
@@ -54,6 +54,7 @@ SOURCE = Source(
     sniff=sniff,
     parse=parse,
     finalize=finalize,
+    finalize_columns=FINALIZE_COLUMNS,
     description="Shopify webhook deliveries (orders/*, checkouts/*): bare payloads, {headers, body} envelopes, "
     "raw HTTP captures, REST exports {\"order\"}/{\"orders\"}",
 )

@@ -34,6 +34,9 @@ from .signature import ENV_SECRET, OPTION, secret_of, verify
 
 #: Private working columns passed from ``parse`` to ``finalize``.
 PRIVATE = {"_webhook_id": pl.String, "_hmac": pl.String, "_hmac_reason": pl.String, "_shop_hint": pl.String}
+#: What ``finalize`` reads and writes: the rest of the rows stays on disk
+#: (duplicates are dropped by their ``_row``, see ``Source.finalize_columns``).
+FINALIZE_COLUMNS = ("file", "line", "kind", "order_id", "shop", "account", "extra", *PRIVATE)
 
 
 def parse(batch: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
