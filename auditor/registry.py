@@ -31,6 +31,15 @@ _NAME = re.compile(r"^[a-z][a-z0-9_\-]*$")
 Framing = Literal["lines", "entries", "document"]
 
 
+def add_counts(totals: dict[str, int], counts: dict[str, int]) -> dict[str, int]:
+    """``totals`` plus ``counts``, name by name (a new dict): how the counts of a
+    :meth:`ParseContext.tally` add up, over batches and over cluster partitions."""
+    out = dict(totals)
+    for name, n in counts.items():
+        out[name] = out.get(name, 0) + int(n)
+    return out
+
+
 @dataclass
 class ParseContext:
     """Handed to :attr:`Source.parse` and :attr:`Source.finalize`.
@@ -70,9 +79,7 @@ class ParseContext:
         the partitions of a cluster run, which a plain :meth:`note` with numbers
         in its text cannot do.  ``render`` must be a module-level function."""
         with self.lock:
-            totals = dict(self.tallies.get(key, ({}, render))[0])
-            for name, n in counts.items():
-                totals[name] = totals.get(name, 0) + int(n)
+            totals = add_counts(self.tallies.get(key, ({}, render))[0], counts)
             self.tallies[key] = (totals, render)
             self.note(render(totals), key="tally:" + key)
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..pipeline import AuditResult, InputSummary, canonical_frame, finding_order
 from ..problems import PluginProblem
 from ..questions import QuestionFacts
+from ..registry import add_counts
 from ..rows import FrameRows
 from ..ruleset import Ruleset
 from .partition import Partition
@@ -65,9 +66,7 @@ def merge_results(results: list[PartitionResult], ruleset: Ruleset, source_names
         own = {render(counts): key for key, (counts, render) in part.tallies.items()}
         _merge_in_order(notes, [("tally", own[text]) if text in own else text for text in part.notes])
         for key, (counts, render) in part.tallies.items():  # counts over the whole run, not per partition
-            summed = totals.setdefault(key, {})
-            for name, n in counts.items():
-                summed[name] = summed.get(name, 0) + n
+            totals[key] = add_counts(totals.get(key, {}), counts)
             renders[key] = render
         problems.extend(p for p in part.problems if p not in problems)
         if part.window[0] is not None:
