@@ -254,8 +254,10 @@ class _Part:
 
     def _read_stored(self, names: list[str]) -> dict[str, pl.Series]:
         """Canonical columns of the parsed batches in one scan (opening the
-        files once, not once a column), each made one chunk on its own so
-        the copy never holds more than one column twice."""
+        files once, not once a column), each made one chunk on its own: an
+        eager select on a frame of many-chunk columns (finalize's working
+        frames) would copy every column into one chunk at once, and this
+        copy never holds more than one column twice."""
         if not names:
             return {}
         frame = pl.scan_ipc(self.batches).select(names).collect()
@@ -265,16 +267,14 @@ class _Part:
             frame = frame.drop(name)
         return out
 
-    def read_column(self, name: str) -> pl.Series | None:
-        """Column ``name`` for every row of the source (None: the rows do not have it)."""
+    def _read_other(self, name: str) -> pl.Series | None:
+        """Column ``name`` for every row of the source when a finalize replaced
+        it or it is a private one (canonical columns of the parsed batches come
+        from :meth:`_read_stored`); None: the rows do not have it."""
         path = next((p for p, cols in reversed(self.replaced) if name in cols), None)
         if path is not None:
             return pl.read_ipc(path, columns=[name]).get_column(name)
-        if name in STORED_SCHEMA:
-            # one chunk: an eager select on a frame of many-chunk columns (finalize's
-            # working frames) would copy every column of it into one chunk at once
-            return pl.scan_ipc(self.batches).select(name).collect().get_column(name).rechunk() if self.batches else None
-        if not any(name in cols for _, cols, _ in self.private):
+        if name in STORED_SCHEMA or not any(name in cols for _, cols, _ in self.private):
             return None
         parts = [
             pl.read_ipc(p, columns=[name]).get_column(name) if p is not None and name in cols
@@ -286,7 +286,7 @@ class _Part:
     def read(self, columns: list[str]) -> pl.DataFrame:
         """``columns`` for every row of the source (a column it has none of is a constant null)."""
         found = self._read_stored([c for c in dict.fromkeys(columns) if self._stored(c)])
-        found.update((c, s) for c in dict.fromkeys(columns) if c not in found and (s := self.read_column(c)) is not None)
+        found.update((c, s) for c in dict.fromkeys(columns) if c not in found and (s := self._read_other(c)) is not None)
         out = _frame_of(list(found.values()), self.height)
         missing = [c for c in columns if c not in found]
         if missing:
