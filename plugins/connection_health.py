@@ -125,12 +125,12 @@ def _partial_batches(ctx: CheckContext) -> pl.DataFrame:
         (pl.col("events_received") < pl.col("batch_size"))
         | (pl.col("batch_size").is_null() & pl.col("batch_id").is_in(short_ids.implode()))
     )
+    expected = pl.coalesce("batch_size", "_sent")
     resp = (
         ctx.select(*_ROW_COLS, kinds=ANSWER_KINDS, where=short)
         .join(sizes, on="batch_id", how="left", maintain_order="left")
-        .filter(pl.col("events_received") < pl.coalesce("batch_size", "_sent"))
+        .filter(pl.col("events_received") < expected)
     )
-    expected = pl.coalesce("batch_size", "_sent")
     return resp.with_columns(
         pl.lit("payload-rejected").alias("diag"), _send_key().alias("send_key"),
         (expected - pl.col("events_received")).alias("_lost"),

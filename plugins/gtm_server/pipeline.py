@@ -13,7 +13,6 @@ and GA4 hits name no pixel), then :func:`.linking.link` (answers -> requests).
 
 from __future__ import annotations
 
-
 import polars as pl
 
 from auditor import ParseContext, conform

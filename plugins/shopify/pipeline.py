@@ -19,7 +19,6 @@ kept up to date across files (counters live on ``ctx``).
 
 from __future__ import annotations
 
-
 import polars as pl
 
 from auditor import ParseContext, conform
